@@ -1,0 +1,264 @@
+"""One typed config schema: TOML file + KIOSK_SECTION__KEY env overrides; unknown keys are errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from kiosk.errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+ENV_PREFIX = "KIOSK_"
+
+
+def _f(default: Any, *, lo: float | None = None, hi: float | None = None, doc: str = "") -> Any:
+    return field(default=default, metadata={"lo": lo, "hi": hi, "doc": doc})
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    # "picamera2" (Pi), "webcam", "demo" (bundled clip), or a video file / image directory path
+    source: str = "demo"
+    webcam_index: int = _f(0, lo=0)
+    width: int = _f(640, lo=64, hi=4096, doc="inference stream width")
+    height: int = _f(480, lo=48, hi=4096, doc="inference stream height")
+    still_width: int = _f(2304, lo=64, hi=9152, doc="selfie (main stream) width on the Pi")
+    still_height: int = _f(1296, lo=48, hi=6944)
+    loop: bool = _f(True, doc="file sources start again at the end")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    fps: float = _f(15.0, lo=1, hi=60)
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    fullscreen: bool = True
+    width: int = _f(1024, lo=160, hi=7680, doc="window size when not full-screen")
+    height: int = _f(600, lo=120, hi=4320)
+    mirror: bool = _f(True, doc="show the preview like a mirror")
+
+
+@dataclass(frozen=True)
+class LedConfig:
+    pin_factory: str = _f("", doc="gpiozero pin factory: lgpio on a Pi 5; empty = mock")
+    green: int = _f(17, lo=0, hi=27)
+    red: int = _f(27, lo=0, hi=27)
+    amber: int = _f(22, lo=0, hi=27)
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    dir: str = _f("", doc="folder with manifest.toml; empty = the models/ folder of the install")
+    threads: int = _f(1, lo=1, hi=8)
+    min_face_score: float = _f(0.6, lo=0.05, hi=0.99)
+
+
+@dataclass(frozen=True)
+class PositionConfig:
+    min_face: float = _f(0.10, lo=0.01, hi=1, doc="min eye distance / frame width (too far)")
+    max_face: float = _f(0.30, lo=0.02, hi=1, doc="max eye distance / frame width (too close)")
+    max_offset: float = _f(0.15, lo=0.01, hi=0.5, doc="max face-centre offset, frame widths")
+    min_luma: float = _f(60.0, lo=0, hi=255, doc="mean face luma below this is too dark")
+    max_luma: float = _f(200.0, lo=0, hi=255, doc="mean face luma above this is too bright")
+    max_motion: float = _f(0.12, lo=0.0, hi=5, doc="face movement per frame, eye distances")
+    hold_s: float = _f(0.8, lo=0, hi=10, doc="seconds of good position before liveness")
+    timeout_s: float = _f(30.0, lo=1, hi=600)
+
+
+@dataclass(frozen=True)
+class LivenessConfig:
+    blinks_min: int = _f(1, lo=1, hi=5)
+    blinks_max: int = _f(2, lo=1, hi=5)
+    window_min_s: float = _f(5.0, lo=1, hi=60, doc="shortest time allowed for the blinks")
+    window_max_s: float = _f(8.0, lo=1, hi=60)
+    settle_s: float = _f(0.4, lo=0, hi=5, doc="blinks before this long after the prompt don't count")
+
+
+@dataclass(frozen=True)
+class OcclusionConfig:
+    duration_s: float = _f(2.0, lo=0.2, hi=30, doc="seconds of clear face needed")
+    threshold: float = _f(0.5, lo=0.01, hi=0.99, doc="smoothed p(blocked) that names a region")
+    timeout_s: float = _f(20.0, lo=1, hi=600)
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    countdown_s: float = _f(2.0, lo=0, hi=10)
+    buffer_s: float = _f(1.0, lo=0.1, hi=10, doc="best frame is chosen from this last window")
+    min_eye_distance_px: float = _f(40.0, lo=5, hi=2000)
+    max_yaw: float = _f(0.35, lo=0, hi=1)
+    max_roll_deg: float = _f(15.0, lo=0, hi=90)
+    min_sharpness: float = _f(0.0, lo=0)
+    max_clipped: float = _f(0.10, lo=0, hi=1)
+    min_luma_range: float = _f(40.0, lo=0, hi=255)
+    max_eye_closed: float = _f(0.5, lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    walk_away_s: float = _f(2.0, lo=0.1, hi=60, doc="no face this long resets to the attract screen")
+    result_s: float = _f(4.0, lo=0.5, hi=60, doc="how long the result screen stays")
+    seed: int = _f(-1, doc="challenge randomness; -1 = from the OS")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    dir: str = _f("", doc="empty = $STATE_DIRECTORY, /var/lib/kiosk, or ./kiosk-state in the emulator")
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    endpoint: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    hardware: Literal["pi", "emulator"] = "emulator"
+    kiosk_id: str = "kiosk-dev"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    display: DisplayConfig = field(default_factory=DisplayConfig)
+    leds: LedConfig = field(default_factory=LedConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    position: PositionConfig = field(default_factory=PositionConfig)
+    liveness: LivenessConfig = field(default_factory=LivenessConfig)
+    occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+
+
+def _coerce(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            errors.append(f"{path}: expected a table, got {type(value).__name__}")
+            return tp()
+        return _build(tp, value, path, errors)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            choices = ", ".join(repr(a) for a in typing.get_args(tp))
+            errors.append(f"{path}: {value!r} is not one of {choices}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool) or tp is not bool and isinstance(value, bool):
+        errors.append(f"{path}: expected {tp.__name__}, got {value!r}")
+        return value
+    if not isinstance(value, tp):
+        errors.append(f"{path}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(cls: Any, data: dict[str, Any], prefix: str, errors: list[str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if key not in fields:
+            errors.append(f"{path}: unknown key")
+            continue
+        value = _coerce(value, hints[key], path, errors)
+        lo, hi = fields[key].metadata.get("lo"), fields[key].metadata.get("hi")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if lo is not None and value < lo or hi is not None and value > hi:
+                errors.append(f"{path}: {value} is outside [{lo}, {hi}]")
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        errors.append(f"{prefix or 'config'}: {e}")
+        return cls()
+
+
+def _cross_checks(cfg: Config, errors: list[str]) -> None:
+    if cfg.position.min_face >= cfg.position.max_face:
+        errors.append("position.min_face: must be below position.max_face")
+    if cfg.position.min_luma >= cfg.position.max_luma:
+        errors.append("position.min_luma: must be below position.max_luma")
+    if cfg.liveness.blinks_min > cfg.liveness.blinks_max:
+        errors.append("liveness.blinks_min: must not exceed liveness.blinks_max")
+    if cfg.liveness.window_min_s > cfg.liveness.window_max_s:
+        errors.append("liveness.window_min_s: must not exceed liveness.window_max_s")
+
+
+def env_overrides(environ: typing.Mapping[str, str]) -> dict[str, Any]:
+    """KIOSK_CAMERA__SOURCE=webcam -> {"camera": {"source": "webcam"}}; values parsed as TOML."""
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX):].lower().split("__")
+        if parts[0] not in {f.name for f in dataclasses.fields(Config)}:
+            continue  # other KIOSK_* variables (KIOSK_HIL, KIOSK_CONFIG) are not config keys
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in extra.items():
+        merged[k] = _merge(merged[k], v) if isinstance(v, dict) and isinstance(
+            merged.get(k), dict) else v
+    return merged
+
+
+def parse(data: dict[str, Any]) -> Config:
+    errors: list[str] = []
+    cfg = _build(Config, data, "", errors)
+    if not errors:
+        _cross_checks(cfg, errors)
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return typing.cast(Config, cfg)
+
+
+def load(path: Path | None = None, environ: typing.Mapping[str, str] | None = None) -> Config:
+    """Load the config file (missing default file = all defaults) plus env overrides."""
+    environ = os.environ if environ is None else environ
+    explicit = path is not None or "KIOSK_CONFIG" in environ
+    path = path or Path(environ.get("KIOSK_CONFIG", DEFAULT_PATH))
+    data: dict[str, Any] = {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as e:
+        if explicit:
+            raise ConfigError(f"config file not found: {path}") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e}") from e
+    try:
+        return parse(_merge(data, env_overrides(environ)))
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def models_dir(cfg: Config) -> Path:
+    from kiosk import DEFAULT_MODELS_DIR
+
+    return Path(cfg.models.dir or os.environ.get("KIOSK_MODELS_DIR", "") or DEFAULT_MODELS_DIR)

@@ -1,0 +1,41 @@
+"""The kiosk's error hierarchy: each class also inherits the builtin a caller would catch."""
+
+
+class KioskError(Exception):
+    """Base of every error the kiosk raises on purpose; its message is shown to maintainers."""
+
+
+class ConfigError(KioskError, ValueError):
+    """The configuration file or an override is invalid."""
+
+
+class ModelError(KioskError, RuntimeError):
+    """A model file is corrupt, does not match the manifest, or cannot run."""
+
+
+class ModelMissingError(ModelError):
+    """A model file listed in the manifest is not installed."""
+
+
+class RuntimeMissingError(KioskError, ImportError):
+    """No TFLite runtime is importable."""
+
+
+class HardwareError(KioskError, OSError):
+    """A hardware adapter failed (camera vanished, display could not open...)."""
+
+
+class HardwareUnavailableError(KioskError, ImportError):
+    """A real hardware adapter was asked for but its package is not installed."""
+
+
+class CameraError(HardwareError):
+    """The camera could not be opened or stopped delivering frames."""
+
+
+class InputError(KioskError, ValueError):
+    """An input file (image, video, directory) cannot be read."""
+
+
+class StoreError(KioskError, OSError):
+    """The capture store cannot write (disk full, missing key...)."""

@@ -1,0 +1,1 @@
+"""Hardware adapters (camera, LEDs, display, systemd) behind small interfaces, real and fake."""

@@ -1,0 +1,1 @@
+"""The vision pipeline: face detection, crops, models and quality measures."""

