@@ -1,0 +1,56 @@
+"""Shared fixtures: paths, the real face detector, and the dataset skip rule."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+MODELS = ROOT / "models"
+DATASETS = Path(os.environ.get("KIOSK_DATASETS", ROOT.parent / "shared" / "datasets"))
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # applies EXIF orientation
+    assert image is not None, f"cannot read {path}"
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    if not (DATASETS / "README.md").is_file():
+        pytest.skip(f"real datasets not found at {DATASETS} (set KIOSK_DATASETS)")
+    return DATASETS
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return MODELS
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from kiosk.vision.detector import FaceDetector
+    from kiosk.vision.manifest import load_manifest
+    from kiosk.vision.runtime import TFLiteModel
+
+    spec = load_manifest(MODELS)["face_detector"]
+    return FaceDetector(TFLiteModel(spec, MODELS))
+
+
+@pytest.fixture
+def astronaut() -> np.ndarray:
+    return read_rgb(FIXTURES / "astronaut.png")
+
+
+@pytest.fixture
+def live_face() -> np.ndarray:
+    return read_rgb(FIXTURES / "live_T1.jpg")
