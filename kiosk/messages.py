@@ -1,0 +1,51 @@
+"""The message catalogue: every text the person at the kiosk reads, one TOML file per language."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from kiosk.errors import ConfigError
+
+
+class Catalogue:
+    """Looks up dotted keys ("position.too_far") and fills {placeholders}."""
+
+    def __init__(self, texts: dict[str, Any], lang: str) -> None:
+        self._texts = texts
+        self.lang = lang
+
+    def text(self, key: str, **params: Any) -> str:
+        node: Any = self._texts
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"no message '{key}' in the '{self.lang}' catalogue")
+            node = node[part]
+        return str(node).format(**params)
+
+    def get(self, key: str, default: str = "", **params: Any) -> str:
+        try:
+            return self.text(key, **params)
+        except KeyError:
+            return default
+
+    def region(self, name: str) -> str:
+        return self.text(f"regions.{name}")
+
+    def join(self, names: list[str]) -> str:
+        """'nose', 'nose and mouth', 'nose, mouth and chin' in the catalogue's language."""
+        words = [self.region(n) for n in names]
+        if len(words) <= 1:
+            return "".join(words)
+        return f"{', '.join(words[:-1])} {self.get('grammar.and', 'and')} {words[-1]}"
+
+
+@lru_cache(maxsize=8)
+def load(lang: str = "en") -> Catalogue:
+    try:
+        raw = resources.files("kiosk").joinpath("locales", f"{lang}.toml").read_text("utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"no message catalogue for language '{lang}'") from e
+    return Catalogue(tomllib.loads(raw), lang)
