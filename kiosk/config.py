@@ -103,6 +103,13 @@ class CaptureConfig:
 
 
 @dataclass(frozen=True)
+class ContinuityConfig:
+    lost_grace_s: float = _f(0.5, lo=0, hi=10, doc="a face missing longer than this breaks it")
+    max_speed: float = _f(6.0, lo=0.1, hi=100, doc="face-centre speed limit, eye distances/s")
+    max_scale_rate: float = _f(1.5, lo=0.01, hi=100, doc="limit on |log size change| per second")
+
+
+@dataclass(frozen=True)
 class SessionConfig:
     walk_away_s: float = _f(2.0, lo=0.1, hi=60, doc="no face this long resets to the attract screen")
     result_s: float = _f(4.0, lo=0.5, hi=60, doc="how long the result screen stays")
@@ -133,6 +140,7 @@ class Config:
     liveness: LivenessConfig = field(default_factory=LivenessConfig)
     occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    continuity: ContinuityConfig = field(default_factory=ContinuityConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)

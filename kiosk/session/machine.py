@@ -1,0 +1,303 @@
+"""The session state machine: IDLE -> POSITION -> LIVENESS -> OCCLUSION -> CAPTURE -> RESULT.
+
+`Session.step(obs, now)` is deterministic: no I/O, no clock reads, no model calls; the clock
+and the randomness of the blink challenge are injected. It exposes what to show (`prompt`,
+`leds`) and returns the events the composition root acts on (take the selfie, log the end).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.domain import Observation
+from kiosk.hardware.interfaces import LedState, ScreenKind
+from kiosk.session import capture, guidance
+from kiosk.session.continuity import Continuity
+from kiosk.session.liveness import LivenessCheck, new_challenge
+from kiosk.session.occlusion import OcclusionCheck
+from kiosk.session.occlusion import prompt as occlusion_prompt
+from kiosk.vision.blink import BlinkDetector
+
+# Capture waits this long past the countdown for one eligible frame before giving up.
+CAPTURE_GRACE_S = 3.0
+# "Please stay in front of the camera" stays up this long after continuity was lost.
+NOTICE_S = 2.0
+
+
+class Stage(StrEnum):
+    IDLE = "idle"
+    POSITION = "position"
+    LIVENESS = "liveness"
+    OCCLUSION = "occlusion"
+    CAPTURE = "capture"
+    RESULT = "result"
+    FAULT = "fault"
+
+
+ACTIVE = (Stage.POSITION, Stage.LIVENESS, Stage.OCCLUSION, Stage.CAPTURE)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the screen says; keys are looked up in the message catalogue by the display side."""
+
+    kind: ScreenKind
+    key: str
+    hint: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    progress: float | None = None
+    highlight: tuple[str, ...] = ()
+    ok: bool | None = None
+    countdown: int | None = None
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    stage: Stage
+    t: float
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class TakeSelfie:
+    """Store frame `index` (it passed every check); `metadata` goes with the capture."""
+
+    index: int
+    t: float
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    outcome: str  # captured | rejected | timeout | fault | walked_away
+    reason: str
+    t: float
+    duration_s: float
+    liveness_passed: bool
+    blocked_parts: tuple[str, ...] = ()
+
+
+Event = StageChanged | TakeSelfie | SessionEnded
+
+
+class Session:
+    def __init__(self, cfg: Config, rng: random.Random) -> None:
+        self.cfg = cfg
+        self.rng = rng
+        self.stage = Stage.IDLE
+        self.since = 0.0
+        self.prompt = Prompt("attract", "attract.prompt", "attract.hint")
+        self.leds: LedState = "idle"
+        self.fault_reason = ""
+        self._events: list[Event] = []
+        self._reset_session(0.0)
+
+    # -- public API -------------------------------------------------------------------
+
+    def step(self, obs: Observation, now: float) -> list[Event]:
+        self._events = []
+        if obs.face is not None:
+            self._last_face = now
+        handler = {
+            Stage.IDLE: self._idle,
+            Stage.POSITION: self._position,
+            Stage.LIVENESS: self._liveness,
+            Stage.OCCLUSION: self._occlusion,
+            Stage.CAPTURE: self._capture,
+            Stage.RESULT: self._result,
+            Stage.FAULT: self._fault,
+        }[self.stage]
+        if self.stage in ACTIVE and now - self._last_face > self.cfg.session.walk_away_s:
+            self._end("walked_away", "walked_away", now)
+            self._enter(Stage.IDLE, now, "walked away")
+        else:
+            handler(obs, now)
+        return self._events
+
+    def fault(self, reason: str, now: float) -> list[Event]:
+        """Go out of service (camera gone, model missing, disk full...) until `recover`."""
+        self._events = []
+        if self.stage in ACTIVE:
+            self._end("fault", reason, now)
+        self.fault_reason = reason
+        if self.stage != Stage.FAULT:
+            self._enter(Stage.FAULT, now, reason)
+        self.prompt = Prompt("out_of_service", "fault.prompt", "fault.hint", {"reason": reason})
+        self.leds = "fault"
+        return self._events
+
+    def recover(self, now: float) -> list[Event]:
+        self._events = []
+        if self.stage == Stage.FAULT:
+            self.fault_reason = ""
+            self._enter(Stage.IDLE, now, "recovered")
+        return self._events
+
+    def capture_failed(self, reason: str, now: float) -> list[Event]:
+        """The composition root could not store the selfie: the result becomes a failure."""
+        self._events = []
+        self._show_result(False, reason, now, outcome="rejected")
+        return self._events
+
+    @property
+    def active(self) -> bool:
+        return self.stage in ACTIVE
+
+    # -- stages -----------------------------------------------------------------------
+
+    def _idle(self, obs: Observation, now: float) -> None:
+        self.prompt = Prompt("attract", "attract.prompt", "attract.hint")
+        self.leds = "idle"
+        if obs.face is not None:
+            self._reset_session(now)
+            self._enter(Stage.POSITION, now, "face seen")
+            self._position(obs, now)
+
+    def _position(self, obs: Observation, now: float) -> None:
+        cfg = self.cfg.position
+        key = guidance.advice(obs, cfg)
+        self.leds = "busy"
+        if key != "good" or self._good_since is None:
+            self._good_since = now if key == "good" else None
+        held = 0.0 if self._good_since is None else now - self._good_since
+        progress = min(1.0, held / cfg.hold_s) if cfg.hold_s > 0 else 1.0
+        self.prompt = Prompt("live", f"position.{key}", f"position.{key}_hint",
+                             progress=progress if key == "good" else None)
+        if key == "good" and held >= cfg.hold_s:
+            self._start_liveness(now, "in position")
+        elif now - self.since > cfg.timeout_s:
+            self._show_result(False, "position_timeout", now, outcome="timeout")
+
+    def _start_liveness(self, now: float, why: str) -> None:
+        self._challenge = new_challenge(self.rng, self.cfg.liveness)
+        self._liveness_check = LivenessCheck(self._challenge, now, self.cfg.liveness)
+        self._blinks.reset()
+        self._continuity.reset()
+        self._enter(Stage.LIVENESS, now, why)
+
+    def _liveness(self, obs: Observation, now: float) -> None:
+        if self._broken(obs, now):
+            return
+        blink = self._blinks.update(obs.t, obs.eyes if obs.face is not None else None)
+        status = self._liveness_check.update(now, blink)
+        check = self._liveness_check
+        if status == "passed":
+            self._liveness_passed = True
+            self._occlusion_check = OcclusionCheck.from_config(self.cfg.occlusion)
+            self._enter(Stage.OCCLUSION, now, "blinked")
+            self._occlusion(obs, now)
+            return
+        if status == "failed":
+            self._show_result(False, "liveness_timeout", now, outcome="rejected")
+            return
+        if self._notice_until > now:
+            self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
+            return
+        key = "liveness.prompt_one" if check.required == 1 else "liveness.prompt_many"
+        self.prompt = Prompt("live", key, "liveness.hint",
+                             {"count": check.required, "done": check.done},
+                             progress=check.progress)
+
+    def _occlusion(self, obs: Observation, now: float) -> None:
+        if self._broken(obs, now):
+            return
+        check = self._occlusion_check
+        status = check.update(obs.t, obs.regions if obs.face is not None else None)
+        self._blocked = tuple(check.blocked_parts)
+        if status == "clear":
+            self._enter(Stage.CAPTURE, now, "face uncovered")
+            self._candidates.clear()
+            self._capture(obs, now)
+            return
+        if now - self.since > self.cfg.occlusion.timeout_s:
+            self._show_result(False, "occlusion_timeout", now, outcome="rejected")
+            return
+        if self._blocked:
+            key, params = occlusion_prompt(list(self._blocked))
+            self.prompt = Prompt("live", key, "", params, highlight=self._blocked)
+        else:
+            self.prompt = Prompt("live", "occlusion.checking", "occlusion.checking_hint",
+                                 progress=check.progress)
+
+    def _capture(self, obs: Observation, now: float) -> None:
+        if self._broken(obs, now):
+            return
+        cfg = self.cfg.capture
+        if not capture.failures(obs, cfg):
+            self._candidates.append(obs)
+        while self._candidates and self._candidates[0].t < obs.t - cfg.buffer_s:
+            self._candidates.popleft()
+        left = cfg.countdown_s - (now - self.since)
+        if left > 0:
+            self.prompt = Prompt("live", "capture.countdown", "capture.hint",
+                                 {"seconds": int(left) + 1}, countdown=int(left) + 1)
+            return
+        chosen = capture.best(self._candidates)
+        if chosen is not None:
+            meta = capture.metadata(chosen, cfg)
+            meta["session_s"] = round(now - self._started, 3)
+            self._events.append(TakeSelfie(chosen.index, chosen.t, meta))
+            self._show_result(True, "captured", now, outcome="captured")
+        elif -left > CAPTURE_GRACE_S:
+            self._show_result(False, "capture_failed", now, outcome="rejected")
+        else:
+            self.prompt = Prompt("live", "capture.countdown", "capture.hint",
+                                 {"seconds": 0}, countdown=0)
+
+    def _result(self, obs: Observation, now: float) -> None:
+        if now - self.since >= self.cfg.session.result_s:
+            self._enter(Stage.IDLE, now, "result shown")
+            self.prompt = Prompt("attract", "attract.prompt", "attract.hint")
+            self.leds = "idle"
+
+    def _fault(self, obs: Observation, now: float) -> None:
+        pass
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _broken(self, obs: Observation, now: float) -> bool:
+        """Continuity since liveness started: a lost, swapped or added face restarts it."""
+        why = self._continuity.update(obs)
+        if why is None:
+            return False
+        self._notice_until = now + NOTICE_S
+        self._start_liveness(now, why)
+        self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
+        return True
+
+    def _show_result(self, ok: bool, reason: str, now: float, outcome: str) -> None:
+        self._end(outcome, reason, now)
+        self._enter(Stage.RESULT, now, reason)
+        if ok:
+            self.prompt = Prompt("result", "result.pass", "result.pass_hint", ok=True)
+        else:
+            self.prompt = Prompt("result", f"reason.{reason}", "result.fail_hint", ok=False,
+                                 highlight=self._blocked)
+        self.leds = "pass" if ok else "fail"
+
+    def _end(self, outcome: str, reason: str, now: float) -> None:
+        self._events.append(SessionEnded(
+            outcome, reason, now, round(now - self._started, 3), self._liveness_passed,
+            self._blocked if outcome != "captured" else (),
+        ))
+
+    def _enter(self, stage: Stage, now: float, why: str) -> None:
+        self.stage = stage
+        self.since = now
+        self._events.append(StageChanged(stage, now, why))
+
+    def _reset_session(self, now: float) -> None:
+        self._started = now
+        self._last_face = now
+        self._good_since: float | None = None
+        self._liveness_passed = False
+        self._blocked: tuple[str, ...] = ()
+        self._notice_until = 0.0
+        self._blinks = BlinkDetector()
+        self._continuity = Continuity.from_config(self.cfg)
+        self._candidates: deque[Observation] = deque()
