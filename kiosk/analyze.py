@@ -1,0 +1,66 @@
+"""`kiosk analyze`: the vision pipeline on files, one JSON object per frame (no session flow)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from kiosk.config import Config
+from kiosk.domain import Frame, Observation
+from kiosk.errors import InputError
+from kiosk.media import image_files, iter_source
+from kiosk.vision import stack
+from kiosk.vision.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+def record(source: Path, index: int, t: float, obs: Observation, blink: bool) -> dict[str, Any]:
+    return {
+        "source": str(source),
+        "frame": index,
+        "t": round(t, 4),
+        "faces": obs.faces,
+        "face": obs.face.to_json() if obs.face else None,
+        "eyes": obs.eyes.to_json() if obs.eyes else None,
+        "regions": {k: round(v, 4) for k, v in obs.regions.items()} if obs.regions else None,
+        "blink": blink,
+        "quality": obs.quality.to_json() if obs.quality else None,
+    }
+
+
+def analyze_path(pipeline: Pipeline, path: Path) -> Iterator[dict[str, Any]]:
+    """Records for every frame of one input. A directory holds unrelated photos: each image
+    is its own source (frame 0, t 0); a video is one clip, with the blink detector over it."""
+    from kiosk.vision.blink import BlinkDetector
+
+    if path.is_dir():
+        for image in image_files(path):
+            yield from analyze_path(pipeline, image)
+        return
+    blinks = BlinkDetector()
+    pipeline.reset()
+    for sf in iter_source(path):
+        obs = pipeline.process(Frame(sf.image, sf.t, sf.index))
+        blink = False
+        if pipeline.eyes is not None:
+            blink = blinks.update(sf.t, obs.eyes if obs.face else None)
+        yield record(sf.source, sf.index, sf.t, obs, blink)
+
+
+def run(cfg: Config, paths: list[Path], out: IO[str] = sys.stdout) -> int:
+    pipeline = stack.build(cfg).pipeline
+    failed = 0
+    for path in paths:
+        try:
+            for rec in analyze_path(pipeline, path):
+                out.write(json.dumps(rec) + "\n")
+        except InputError as e:
+            print(f"kiosk analyze: {e}", file=sys.stderr)
+            failed += 1
+    out.flush()
+    return 1 if failed else 0

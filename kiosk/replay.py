@@ -1,0 +1,95 @@
+"""`kiosk replay`: the whole session over recorded frames on a simulated clock."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.domain import Frame
+from kiosk.media import SourceFrame, iter_source, source_fps
+from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
+from kiosk.vision import stack
+from kiosk.vision.pipeline import Pipeline
+
+MAX_SIMULATED_S = 60.0
+
+
+def looped(path: Path, fps: float) -> Iterator[SourceFrame]:
+    """The input again and again; frames are decoded once and kept (inputs are short clips)."""
+    frames = list(iter_source(path, fps))
+    while True:
+        yield from frames
+
+
+def replay(
+    pipeline: Pipeline,
+    cfg: Config,
+    path: Path,
+    *,
+    fps: float | None = None,
+    seed: int = 0,
+    max_s: float = MAX_SIMULATED_S,
+    on_frame: Callable[[Frame, Session, list[Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run one session; the result dict is the `kiosk replay --json` contract."""
+    rate = fps or source_fps(path)
+    session = Session(cfg, random.Random(seed))
+    pipeline.reset()
+    stages: list[dict[str, Any]] = [{"stage": str(Stage.IDLE), "t": 0.0}]
+    ended: SessionEnded | None = None
+    selfie: TakeSelfie | None = None
+    seen_face = False
+    liveness_passed = False
+    n = 0
+    for n, sf in enumerate(looped(path, rate)):
+        t = n / rate
+        if t > max_s:
+            break
+        frame = Frame(sf.image, t, n)
+        obs = pipeline.process(frame)
+        seen_face |= obs.face is not None
+        events = session.step(obs, t)
+        for ev in events:
+            if isinstance(ev, StageChanged):
+                stages.append({"stage": str(ev.stage), "t": round(ev.t, 3), "why": ev.why})
+                liveness_passed |= ev.stage == Stage.OCCLUSION
+            elif isinstance(ev, TakeSelfie):
+                selfie = ev
+            elif isinstance(ev, SessionEnded) and ev.outcome != "walked_away":
+                ended = ev
+        if on_frame is not None:
+            on_frame(frame, session, events)
+        if ended is not None:
+            break
+    if ended is not None:
+        outcome, reason = ended.outcome, ended.reason
+        blocked = list(ended.blocked_parts)
+    else:
+        outcome = "timeout" if seen_face else "no_face"
+        reason = f"no result after {max_s:.0f} simulated seconds" if seen_face else "no face found"
+        blocked = []
+    result: dict[str, Any] = {
+        "outcome": outcome,
+        "reason": reason,
+        "liveness_passed": liveness_passed,
+        "blocked_parts": blocked,
+        "stages": stages,
+        "frames": n + 1,
+        "fps": rate,
+        "seed": seed,
+    }
+    if selfie is not None:
+        result["selfie"] = {"frame": selfie.index, "t": round(selfie.t, 3),
+                            "quality": selfie.metadata.get("quality")}
+    return result
+
+
+def run(cfg: Config, path: Path, fps: float | None, seed: int) -> dict[str, Any]:
+    vision = stack.build(cfg)
+    if vision.missing:
+        return {"outcome": "fault", "reason": vision.missing[0], "liveness_passed": False,
+                "blocked_parts": [], "stages": [{"stage": "fault", "t": 0.0}]}
+    return replay(vision.pipeline, cfg, path, fps=fps, seed=seed)

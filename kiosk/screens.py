@@ -1,0 +1,23 @@
+"""Turns the session's Prompt (catalogue keys) into the Screen the display draws."""
+
+from __future__ import annotations
+
+from kiosk.hardware.interfaces import Screen
+from kiosk.messages import Catalogue
+from kiosk.session.machine import Prompt
+
+
+def to_screen(prompt: Prompt, cat: Catalogue, fault_reason: str = "") -> Screen:
+    if prompt.kind == "out_of_service":
+        return Screen("out_of_service", cat.text("fault.prompt"),
+                      fault_reason or cat.text("fault.hint"))
+    params = dict(prompt.params)
+    return Screen(
+        kind=prompt.kind,
+        prompt=cat.get(prompt.key, prompt.key, **params),
+        hint=cat.get(prompt.hint, "", **params) if prompt.hint else "",
+        progress=prompt.progress,
+        highlight=prompt.highlight,
+        ok=prompt.ok,
+        countdown=prompt.countdown,
+    )
