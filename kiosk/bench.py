@@ -1,0 +1,176 @@
+"""`kiosk bench`: per-stage pipeline timings, memory and start-up on real frames; or the whole loop."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.domain import Frame
+from kiosk.media import SourceFrame, iter_source
+from kiosk.vision import stack
+from kiosk.vision.runtime import runtime_info
+
+WARMUP = 10
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux /proc); 0 when unknown."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text()
+                    .splitlines() if ":" in line)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        # x86 names the CPU in "model name"; a Raspberry Pi names the board in "Model"
+        cpu = info.get("model name") or info.get("Model") or cpu
+    except OSError:
+        pass
+    rt = runtime_info()
+    return {
+        "cpu": cpu,
+        "arch": platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "runtime": rt["name"],
+        "runtime_version": rt["version"],
+        "os": platform.platform(),
+    }
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def summarise(values_s: list[float]) -> dict[str, float]:
+    ms = sorted(v * 1000 for v in values_s)
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    return {"median_ms": round(statistics.median(ms), 3), "p95_ms": round(p95, 3),
+            "max_ms": round(ms[-1], 3)}
+
+
+def cycle_frames(path: Path) -> Iterator[SourceFrame]:
+    """Decoded one at a time, so the input does not inflate the measured memory."""
+    while True:
+        yield from iter_source(path)
+
+
+def pipeline_bench(cfg: Config, path: Path, frames: int) -> dict[str, Any]:
+    vision = stack.build(cfg)
+    source = cycle_frames(path)
+    stages: dict[str, list[float]] = {}
+    totals: list[float] = []
+    startup = None
+    resolution: tuple[int, ...] = ()
+    for n in range(frames + WARMUP):
+        sf = next(source)
+        resolution = sf.image.shape[1::-1]
+        t0 = time.perf_counter()
+        obs = vision.pipeline.process(Frame(sf.image, sf.t, n))
+        dt = time.perf_counter() - t0
+        if startup is None:
+            startup = process_age_s()
+        if n < WARMUP:
+            continue
+        totals.append(dt)
+        for name, v in obs.timings.items():
+            stages.setdefault(name, []).append(v)
+    total = summarise(totals)
+    total["fps"] = round(1000 / total["median_ms"], 1) if total["median_ms"] else 0.0
+    return {
+        "machine": machine(),
+        "source": str(path),
+        "resolution": list(resolution),
+        "frames": frames,
+        "threads": cfg.models.threads,
+        # stages that run only when a face is found are summarised over those frames
+        "stages": {k: summarise(v) for k, v in stages.items()},
+        "total": total,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "startup_s": round(startup or 0.0, 3),
+        "models": vision.sizes,
+        "missing_models": vision.missing,
+    }
+
+
+def loop_bench(cfg: Config, path: Path, seconds: float) -> dict[str, Any]:
+    """The whole emulator loop, headless with the dummy display, at the configured rate."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from kiosk import app
+    from kiosk.loop import FixedRateLoop
+
+    cfg = app.with_source(dataclasses.replace(cfg, hardware="emulator"), str(path))
+    kiosk = app.build(cfg, emulator=True)
+    start = time.monotonic()
+    cpu0 = time.process_time()
+
+    def iteration(now: float) -> bool:
+        if now - start >= seconds:
+            loop.stop.set()
+        return kiosk.iteration(now)
+
+    loop = FixedRateLoop(1 / cfg.loop.fps, iteration, time.monotonic)
+    try:
+        stats = loop.run()
+    finally:
+        kiosk.close()
+    wall = time.monotonic() - start
+    return {
+        "machine": machine(),
+        "mode": "loop",
+        "target_fps": cfg.loop.fps,
+        "seconds": round(wall, 2),
+        "iterations": stats.iterations,
+        "fps": round(stats.iterations / wall, 2),
+        "overruns": stats.overruns,
+        "skipped_deadlines": stats.skipped,
+        "busy_median_ms": round(stats.busy_median_s * 1000, 2),
+        "cpu_percent": round(100 * (time.process_time() - cpu0) / wall, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "fault": kiosk.session.fault_reason,
+    }
+
+
+def _cmd(args: argparse.Namespace, cfg: Config) -> int:
+    from kiosk.demo import demo_source
+
+    cfg = dataclasses.replace(cfg, models=dataclasses.replace(cfg.models, threads=args.threads))
+    path = args.path or demo_source()
+    if args.loop:
+        result = loop_bench(cfg, path, args.loop)
+    else:
+        result = pipeline_bench(cfg, path, args.frames)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    s = sub.add_parser("bench", help="measure the per-frame pipeline (or the whole loop)")
+    s.add_argument("path", nargs="?", type=Path, default=None,
+                   help="video, image directory or image (default: the bundled demo clip)")
+    s.add_argument("--frames", type=int, default=300, help="frames to time after warm-up")
+    s.add_argument("--threads", type=int, default=1, help="interpreter threads per model")
+    s.add_argument("--loop", type=float, default=None, metavar="SECONDS",
+                   help="instead, run the whole headless emulator loop for this long")
+    s.add_argument("--json", action="store_true", help="one JSON object")
+    s.set_defaults(func=_cmd)
