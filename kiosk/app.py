@@ -37,17 +37,18 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
 
     faults: list[str] = []
     leds = display = vision = store = None
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"  # still rendered, e.g. for --screenshots
     try:
         leds = GpioLeds(cfg.leds, pin_factory=pin_factory_from_config(
             cfg.leds.pin_factory, emulator=emulator))
     except (HardwareError, HardwareUnavailableError) as e:
         faults.append(f"LEDs: {e}")
-    if not headless:
-        try:
-            display = PygameDisplay(cfg.display, emulator=emulator, leds=leds,
-                                    screenshots=screenshots)
-        except (HardwareError, HardwareUnavailableError) as e:
-            faults.append(f"display: {e}")
+    try:
+        display = PygameDisplay(cfg.display, emulator=emulator, leds=leds,
+                                screenshots=screenshots)
+    except (HardwareError, HardwareUnavailableError) as e:
+        faults.append(f"display: {e}")
     try:
         vision = stack.build(cfg)
     except KioskError as e:

@@ -29,8 +29,6 @@ def _cmd_emulate(args: argparse.Namespace, cfg: config_mod.Config) -> int:
 
     cfg = dataclasses.replace(cfg, hardware="emulator")
     cfg = app.with_source(cfg, args.source)
-    if not cfg.display.fullscreen and not args.fullscreen:
-        pass
     cfg = dataclasses.replace(cfg, display=dataclasses.replace(
         cfg.display, fullscreen=args.fullscreen))
     return app.run(cfg, emulator=True, headless=args.headless,
@@ -103,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("emulate", help="emulator mode on a laptop: webcam, video or demo clip")
     s.add_argument("--source", default=None,
                    help="webcam | FILE | DIR | demo (default: the config's, 'demo')")
-    s.add_argument("--headless", action="store_true", help="no window (dummy display)")
+    s.add_argument("--headless", action="store_true", help="no window: render to the dummy display (with --screenshots)")
     s.add_argument("--screenshots", type=Path, default=None,
                    help="save each new screen as a PNG into this folder")
     s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kiosk.config import Config
 from kiosk.domain import Frame, Observation
 from kiosk.errors import CameraError, KioskError, StoreError
@@ -64,6 +66,8 @@ class Kiosk:
         self._frames: deque[Frame] = deque(maxlen=FRAME_RING)
         self._frame: Frame | None = None
         self._camera_retry = 0.0
+        self._recheck_at = 0.0
+        self._stills: dict[int, np.ndarray] = {}
         self._static_fault = fault or self._initial_fault()
         self.status: dict[str, Any] = {}
         if self._static_fault:
@@ -84,15 +88,35 @@ class Kiosk:
         frame = self._read_frame(now)
         obs = None
         if frame is not None and self.vision is not None and not self._static_fault:
-            obs = self.vision.pipeline.process(frame)
-            self.last_obs = obs
-            if self.session.stage == Stage.IDLE and obs.face is not None and not self._store_ok(now):
-                pass
-            else:
-                self._act(self.session.step(obs, now), now)
+            if self.session.stage == Stage.FAULT and now >= self._recheck_at:
+                self._try_recover(now)
+            if self.session.stage != Stage.FAULT:
+                obs = self.vision.pipeline.process(frame)
+                self.last_obs = obs
+                self._step(obs, frame, now)
         self._show(frame, obs)
         self._publish(now)
-        return frame is not None or self.session.stage != Stage.FAULT or bool(self._static_fault)
+        # a dead camera is unhealthy (systemd may restart us); a known fault is reported, not fatal
+        return self.camera is not None or bool(self._static_fault)
+
+    def _step(self, obs: Observation, frame: Frame, now: float) -> None:
+        if self.session.stage == Stage.IDLE and obs.face is not None and not self._store_ok(now):
+            return
+        if self.session.stage == Stage.CAPTURE and self.camera is not None:
+            # the selfie is the full-resolution still of the chosen frame (main stream on a Pi)
+            self._stills[frame.index] = self.camera.still()
+            while len(self._stills) > FRAME_RING:
+                self._stills.pop(next(iter(self._stills)))
+        self._act(self.session.step(obs, now), now)
+        if self.session.stage != Stage.CAPTURE:
+            self._stills.clear()
+
+    def _try_recover(self, now: float) -> None:
+        """Faults that can clear by themselves (disk freed, camera back) are re-checked."""
+        self._recheck_at = now + CAMERA_RETRY_S
+        if self.camera is not None and self._store_ok(now):
+            log.info("fault cleared: %s", self.session.fault_reason)
+            self._act(self.session.recover(now), now)
 
     def _handle_input(self, now: float) -> None:
         if self.display is None:
@@ -117,8 +141,7 @@ class Kiosk:
                 self._fault(f"camera not available: {e}", now)
                 return None
             log.info("camera opened")
-            if not self._static_fault:
-                self._act(self.session.recover(now), now)
+            self._recheck_at = now
         try:
             frame = self.camera.read()
         except CameraError as e:
@@ -160,8 +183,12 @@ class Kiosk:
                 self._save(ev, now)
 
     def _save(self, ev: TakeSelfie, now: float) -> None:
-        frame = next((f for f in self._frames if f.index == ev.index), None)
-        if frame is None:
+        image = self._stills.pop(ev.index, None)
+        if image is None:
+            frame = next((f for f in self._frames if f.index == ev.index), None)
+            image = frame.image if frame is not None else None
+        self._stills.clear()
+        if image is None:
             self._act(self.session.capture_failed("capture_failed", now), now)
             return
         if self.store is None:
@@ -170,7 +197,7 @@ class Kiosk:
         meta = dict(ev.metadata)
         meta["models"] = dict(self.vision.versions) if self.vision else {}
         try:
-            self.store.save(frame.image, meta)
+            self.store.save(image, meta)
         except StoreError as e:
             log.error("selfie could not be stored: %s", e)
             self._act(self.session.capture_failed("store_failed", now), now)
