@@ -1,4 +1,4 @@
-"""`kiosk bench`: per-stage pipeline timings, memory and start-up on real frames; or the whole loop."""
+"""`kiosk bench`: per-stage pipeline timings, memory and start-up on real frames, or the loop."""
 
 from __future__ import annotations
 

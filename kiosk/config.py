@@ -1,4 +1,4 @@
-"""One typed config schema: TOML file + KIOSK_SECTION__KEY env overrides; unknown keys are errors."""
+"""One typed config schema: TOML file + KIOSK_SECTION__KEY env overrides; unknown keys fail."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class CameraConfig:
     webcam_index: int = _f(0, lo=0)
     width: int = _f(640, lo=64, hi=4096, doc="inference stream width")
     height: int = _f(480, lo=48, hi=4096, doc="inference stream height")
-    still_width: int = _f(2304, lo=64, hi=9152, doc="selfie (main stream) width on the Pi")
+    still_width: int = _f(2304, lo=64, hi=9152, doc="selfie (main stream) width, Pi")
     still_height: int = _f(1296, lo=48, hi=6944)
     loop: bool = _f(True, doc="file sources start again at the end")
 
@@ -79,7 +79,7 @@ class LivenessConfig:
     blinks_max: int = _f(2, lo=1, hi=5)
     window_min_s: float = _f(5.0, lo=1, hi=60, doc="shortest time allowed for the blinks")
     window_max_s: float = _f(8.0, lo=1, hi=60)
-    settle_s: float = _f(0.4, lo=0, hi=5, doc="blinks before this long after the prompt don't count")
+    settle_s: float = _f(0.4, lo=0, hi=5, doc="blinks this soon after the prompt don't count")
 
 
 @dataclass(frozen=True)
@@ -104,21 +104,21 @@ class CaptureConfig:
 
 @dataclass(frozen=True)
 class ContinuityConfig:
-    lost_grace_s: float = _f(0.5, lo=0, hi=10, doc="a face missing longer than this breaks it")
+    lost_grace_s: float = _f(0.5, lo=0, hi=10, doc="a face missing this long breaks it")
     max_speed: float = _f(6.0, lo=0.1, hi=100, doc="face-centre speed limit, eye distances/s")
     max_scale_rate: float = _f(1.5, lo=0.01, hi=100, doc="limit on |log size change| per second")
 
 
 @dataclass(frozen=True)
 class SessionConfig:
-    walk_away_s: float = _f(2.0, lo=0.1, hi=60, doc="no face this long resets to the attract screen")
+    walk_away_s: float = _f(2.0, lo=0.1, hi=60, doc="no face this long: back to attract")
     result_s: float = _f(4.0, lo=0.5, hi=60, doc="how long the result screen stays")
     seed: int = _f(-1, doc="challenge randomness; -1 = from the OS")
 
 
 @dataclass(frozen=True)
 class StoreConfig:
-    dir: str = _f("", doc="empty = $STATE_DIRECTORY, /var/lib/kiosk, or ./kiosk-state in the emulator")
+    dir: str = _f("", doc="empty: $STATE_DIRECTORY, /var/lib/kiosk, ./kiosk-state (emulator)")
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class Config:
 
 def _coerce(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             errors.append(f"{path}: expected a table, got {type(value).__name__}")
             return tp()

@@ -60,7 +60,7 @@ def compose(person: np.ndarray, t: float, bg: np.ndarray) -> np.ndarray:
     w, h = round(pw * s), round(ph * s)
     big = cv2.resize(person, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     mask = np.zeros((h, w), np.float32)
-    cv2.ellipse(mask, (w // 2, h // 2), (int(w * 0.46), int(h * 0.48)), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(mask, (w // 2, h // 2), (int(w * 0.46), int(h * 0.48)), 0, 0, 360, (1.0,), -1)
     mask = cv2.GaussianBlur(mask, (0, 0), max(w, h) * 0.05)[..., None]
     x0, y0 = round(cx - w / 2), round(cy - h / 2)
     fx0, fy0 = max(x0, 0), max(y0, 0)
@@ -84,7 +84,7 @@ def render(clip: Path = CLIP, out: Path = DEMO) -> Path:
         frames.append(bgr)
     cap.release()
     bg = background()
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
     for i in range(int(LENGTH_S * FPS)):
         t = i / FPS
         person = frames[int(t * CLIP_FPS) % len(frames)]

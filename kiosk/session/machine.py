@@ -18,7 +18,7 @@ from kiosk.domain import Observation
 from kiosk.hardware.interfaces import LedState, ScreenKind
 from kiosk.session import capture, guidance
 from kiosk.session.continuity import Continuity
-from kiosk.session.liveness import LivenessCheck, new_challenge
+from kiosk.session.liveness import Challenge, LivenessCheck, new_challenge
 from kiosk.session.occlusion import OcclusionCheck
 from kiosk.session.occlusion import prompt as occlusion_prompt
 from kiosk.vision.blink import BlinkDetector
@@ -86,6 +86,20 @@ Event = StageChanged | TakeSelfie | SessionEnded
 
 
 class Session:
+    # per-session state, set by _reset_session
+    _started: float
+    _last_face: float
+    _good_since: float | None
+    _liveness_passed: bool
+    _blocked: tuple[str, ...]
+    _notice_until: float
+    _blinks: BlinkDetector
+    _continuity: Continuity
+    _candidates: deque[Observation]
+    _challenge: Challenge
+    _liveness_check: LivenessCheck
+    _occlusion_check: OcclusionCheck
+
     def __init__(self, cfg: Config, rng: random.Random) -> None:
         self.cfg = cfg
         self.rng = rng
@@ -294,10 +308,10 @@ class Session:
     def _reset_session(self, now: float) -> None:
         self._started = now
         self._last_face = now
-        self._good_since: float | None = None
+        self._good_since = None
         self._liveness_passed = False
-        self._blocked: tuple[str, ...] = ()
+        self._blocked = ()
         self._notice_until = 0.0
         self._blinks = BlinkDetector()
         self._continuity = Continuity.from_config(self.cfg)
-        self._candidates: deque[Observation] = deque()
+        self._candidates = deque()

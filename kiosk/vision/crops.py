@@ -21,7 +21,7 @@ class CropSpec:
     offset: tuple[float, float]  # from the anchor, in eye distances along (x, y) of the face
     size: tuple[float, float]  # width, height in eye distances
     out: tuple[int, int]  # output width, height in pixels
-    mirror: bool = False  # flip horizontally (the subject's left eye is made to look like a right eye)
+    mirror: bool = False  # flip horizontally: a left eye is made to look like a right eye
 
 
 # The eye-state model sees both eyes as right eyes: the left one is mirrored.

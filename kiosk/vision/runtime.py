@@ -26,8 +26,8 @@ def _interpreter_class() -> tuple[Any, str, str]:
     except ImportError:
         pass
     try:
-        from tflite_runtime import __version__ as version  # type: ignore[import-not-found]
-        from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found]
+        from tflite_runtime import __version__ as version
+        from tflite_runtime.interpreter import Interpreter
 
         return Interpreter, "tflite-runtime", version
     except ImportError as e:
@@ -58,6 +58,11 @@ class Quant:
         return (q.astype(np.float32) - self.zero_point) * self.scale
 
 
+def _quant(detail: dict[str, Any]) -> Quant:
+    scale, zero_point = detail["quantization"]
+    return Quant(float(scale), int(zero_point), np.dtype(detail["dtype"]))
+
+
 class TFLiteModel:
     """A loaded, verified model with its interpreter created once at start-up."""
 
@@ -79,7 +84,7 @@ class TFLiteModel:
                 f"model '{spec.name}' takes {shape} {np.dtype(self._in['dtype']).name}, "
                 f"the manifest says {spec.input_shape} {spec.input_dtype}"
             )
-        self.input_quant = Quant(*self._in["quantization"], np.dtype(self._in["dtype"]))
+        self.input_quant = _quant(self._in)
         self.output_names = [o["name"] for o in self._outs]
         log.debug("loaded model %s (%s %s)", spec.name, self.runtime, self.runtime_version)
 
@@ -98,7 +103,4 @@ class TFLiteModel:
         if self.input_quant.dtype != np.float32:
             x = self.input_quant.quantize(x)
         outs = self.run_raw(x.astype(self.input_quant.dtype, copy=False))
-        return [
-            Quant(*o["quantization"], np.dtype(o["dtype"])).dequantize(v)
-            for o, v in zip(self._outs, outs, strict=True)
-        ]
+        return [_quant(o).dequantize(v) for o, v in zip(self._outs, outs, strict=True)]
