@@ -39,3 +39,11 @@ class InputError(KioskError, ValueError):
 
 class StoreError(KioskError, OSError):
     """The capture store cannot write (disk full, missing key...)."""
+
+
+class ControlError(KioskError, ConnectionError):
+    """The maintenance CLI could not talk to the daemon over its control socket."""
+
+
+class DaemonNotRunningError(ControlError):
+    """No kiosk daemon is listening on the control socket."""
