@@ -1,0 +1,1 @@
+"""The control socket (daemon side and client) and the SSH maintenance commands built on it."""
