@@ -10,9 +10,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.domain import Frame
 from kiosk.errors import CameraError, HardwareUnavailableError
-from kiosk.hardware.camera_thread import LatestFrameReader
+from kiosk.hardware.camera_thread import LatestFrameReader, ThreadedCamera
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def _import_picamera2() -> Any:
 STILL_MODE_S = 3.0
 
 
-class PiCamera:
+class PiCamera(ThreadedCamera):
     """The Pi camera: one background thread talks to picamera2 and keeps the newest lores
     frame (YUV420 -> RGB); `still()` returns the main-stream image of the same capture."""
 
@@ -93,13 +92,6 @@ class PiCamera:
             request.release()  # return the buffers to libcamera at once
         still = cv2.cvtColor(main, cv2.COLOR_BGR2RGB) if main is not None else None
         return yuv420_to_rgb(lores, self._lores_width), still
-
-    def read(self) -> Frame | None:
-        return self._reader.read()
-
-    @property
-    def dropped(self) -> int:
-        return self._reader.dropped
 
     def still(self) -> np.ndarray:
         """The full-resolution twin of the last frame read(); waits for the next capture if

@@ -118,3 +118,16 @@ class LatestFrameReader:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("%s: reader thread did not stop within %.1f s", self.name, timeout)
+
+
+class ThreadedCamera:
+    """Shared read side of the cameras whose frames come from a LatestFrameReader."""
+
+    _reader: LatestFrameReader
+
+    def read(self) -> Frame | None:
+        return self._reader.read()
+
+    @property
+    def dropped(self) -> int:
+        return self._reader.dropped

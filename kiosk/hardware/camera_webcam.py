@@ -9,14 +9,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from kiosk.domain import Frame
 from kiosk.errors import CameraError
-from kiosk.hardware.camera_thread import LatestFrameReader
+from kiosk.hardware.camera_thread import LatestFrameReader, ThreadedCamera
 
 log = logging.getLogger(__name__)
 
 
-class WebcamCamera:
+class WebcamCamera(ThreadedCamera):
     """A V4L2/OpenCV webcam. `capture_factory(index)` returns a cv2.VideoCapture-like object
     (injected by tests); a camera that fails `max_failures` reads in a row raises CameraError."""
 
@@ -52,13 +51,6 @@ class WebcamCamera:
         if not ok or bgr is None:
             return None
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-    def read(self) -> Frame | None:
-        return self._reader.read()
-
-    @property
-    def dropped(self) -> int:
-        return self._reader.dropped
 
     def still(self) -> np.ndarray:
         frame = self._reader.newest()
