@@ -80,6 +80,7 @@ class LivenessConfig:
     window_min_s: float = _f(5.0, lo=1, hi=60, doc="shortest time allowed for the blinks")
     window_max_s: float = _f(8.0, lo=1, hi=60)
     settle_s: float = _f(0.4, lo=0, hi=5, doc="blinks this soon after the prompt don't count")
+    quiet_s: float = _f(1.0, lo=0, hi=5, doc="no further blink this long after the last one to pass")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class OcclusionConfig:
     duration_s: float = _f(2.0, lo=0.2, hi=30, doc="seconds of clear face needed")
     threshold: float = _f(0.5, lo=0.01, hi=0.99, doc="smoothed p(blocked) that names a region")
     timeout_s: float = _f(20.0, lo=1, hi=600)
+    window_s: float = _f(0.5, lo=0.0, hi=5, doc="p(blocked) is averaged over this many seconds")
+    min_frames: int = _f(3, lo=1, hi=60, doc="frames in the window before a region is judged")
 
 
 @dataclass(frozen=True)

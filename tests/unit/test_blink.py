@@ -1,0 +1,183 @@
+"""BlinkDetector on synthetic p(closed) sequences: frame rates, drops, winks, long closures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from kiosk.domain import Eyes
+from kiosk.vision.blink import BlinkDetector, BlinkParams
+
+pytestmark = pytest.mark.unit
+
+OPEN, CLOSED = 0.05, 0.95
+Profile = Callable[[float], Eyes | None]
+
+
+def blinks_at(*spans: tuple[float, float], left: bool = True, right: bool = True) -> Profile:
+    """Eyes closed during each (start, end) span, open otherwise."""
+    def profile(t: float) -> Eyes:
+        shut = any(a <= t < b for a, b in spans)
+        return Eyes(CLOSED if shut and left else OPEN, CLOSED if shut and right else OPEN)
+    return profile
+
+
+def run(profile: Profile, fps: float, duration: float = 3.0, start: float = 0.0,
+        drop: Callable[[int], bool] = lambda i: False) -> list[float]:
+    """Times at which update() returned True."""
+    det = BlinkDetector()
+    hits = []
+    for i in range(int(duration * fps) + 1):
+        t = start + i / fps
+        if drop(i):
+            continue
+        if det.update(t, profile(t)):
+            hits.append(t)
+    assert det.count == len(hits)
+    return hits
+
+
+@pytest.mark.parametrize("fps", [6, 10, 15, 25, 30])
+def test_one_blink_is_counted_once_at_every_rate(fps: float) -> None:
+    # 0.12 s closure that covers a frame at every rate here (6 fps frames: 1.0, 1.1667...)
+    hits = run(blinks_at((1.1, 1.3)), fps)
+    assert len(hits) == 1
+    assert 1.2 <= hits[0] <= 1.3 + 1 / fps  # on the first open frame after the closure
+
+
+@pytest.mark.parametrize("fps", [6, 15, 30])
+def test_two_blinks(fps: float) -> None:
+    assert len(run(blinks_at((0.9, 1.1), (2.0, 2.25)), fps, duration=3.5)) == 2
+
+
+def test_six_fps_single_closed_frame_is_a_blink() -> None:
+    seq = [OPEN, OPEN, CLOSED, OPEN, OPEN]
+    det = BlinkDetector()
+    out = [det.update(i / 6, Eyes(p, p)) for i, p in enumerate(seq)]
+    assert out == [False, False, False, True, False]
+
+
+@pytest.mark.parametrize("fps", [15, 30])
+def test_dropped_frames(fps: float) -> None:
+    # every third frame lost: timing comes from timestamps, so the blink still counts once
+    assert len(run(blinks_at((1.0, 1.2)), fps, drop=lambda i: i % 3 == 0)) == 1
+
+
+def test_random_jitter_and_drops_keep_exact_count() -> None:
+    rng = np.random.default_rng(7)
+    t, det = 0.0, BlinkDetector()
+    profile = blinks_at((1.0, 1.2), (2.5, 2.65), (4.0, 4.3))
+    while t < 5.0:
+        det.update(t, profile(t))
+        t += float(rng.uniform(1 / 30, 1 / 8))  # 8-30 fps with jitter
+    assert det.count == 3
+
+
+def test_a_gap_longer_than_max_gap_resets_the_phase() -> None:
+    det = BlinkDetector()
+    assert not det.update(0.0, Eyes(OPEN, OPEN))
+    assert not det.update(1.0, Eyes(CLOSED, CLOSED))  # 1 s without frames: unknown what happened
+    assert not det.update(1.1, Eyes(OPEN, OPEN))
+    assert det.count == 0
+
+
+@pytest.mark.parametrize("fps", [6, 15, 30])
+def test_wink_is_not_a_blink(fps: float) -> None:
+    assert run(blinks_at((1.0, 1.3), right=False), fps) == []
+    assert run(blinks_at((1.0, 1.3), left=False), fps) == []
+
+
+def test_alternating_winks_are_not_a_blink() -> None:
+    seq = [(OPEN, OPEN), (CLOSED, OPEN), (OPEN, CLOSED), (CLOSED, OPEN), (OPEN, OPEN)]
+    det = BlinkDetector()
+    assert not any(det.update(i / 15, Eyes(*p)) for i, p in enumerate(seq))
+
+
+@pytest.mark.parametrize("covered", [0.5, CLOSED])
+def test_one_covered_eye_blocks_blinks(covered: float) -> None:
+    # a hand or sunglasses over the left eye: unreadable (0.5) or read as closed
+    def profile(t: float) -> Eyes:
+        return Eyes(covered, CLOSED if 1.0 <= t < 1.2 else OPEN)
+    assert run(profile, 30) == []
+
+
+@pytest.mark.parametrize("fps", [6, 15, 30])
+def test_long_closure_is_not_a_blink(fps: float) -> None:
+    assert run(blinks_at((1.0, 2.5)), fps, duration=4) == []
+    assert run(blinks_at((1.0, 1.8)), fps) == []
+
+
+def test_closure_bounds() -> None:
+    assert len(run(blinks_at((1.0, 1.45)), 30)) == 1  # just inside max_closed_s
+    assert run(blinks_at((1.0, 1.6)), 30) == []  # seen closed for more than 0.5 s
+    # a single closed frame at 30 fps: open -> open in 66 ms >= min_closed_s
+    assert len(run(blinks_at((1.0, 1.02)), 30)) == 1
+    strict = BlinkDetector(BlinkParams(min_closed_s=0.1))
+    for i, p in enumerate([OPEN, CLOSED, OPEN]):
+        strict.update(i / 30, Eyes(p, p))
+    assert strict.count == 0
+
+
+def test_eyes_closed_at_start_are_not_a_blink() -> None:
+    assert run(blinks_at((0.0, 0.2)), 30) == []
+
+
+def test_face_lost_mid_blink_resets() -> None:
+    base = blinks_at((1.0, 1.2))
+
+    def profile(t: float) -> Eyes | None:
+        return None if 1.05 <= t < 1.15 else base(t)
+    assert run(profile, 30) == []
+    # after the face comes back, a whole new blink counts again
+    assert len(run(lambda t: None if 0.5 <= t < 0.6 else base(t), 30)) == 1
+
+
+def test_time_going_backwards_resets() -> None:
+    det = BlinkDetector()
+    det.update(1.0, Eyes(OPEN, OPEN))
+    det.update(1.1, Eyes(CLOSED, CLOSED))
+    assert not det.update(0.5, Eyes(OPEN, OPEN))
+    assert det.count == 0
+
+
+def test_hysteresis_band() -> None:
+    det = BlinkDetector()
+    # hovering in the band (0.4 .. 0.6) never makes blinks
+    for i, p in enumerate([0.1, 0.55, 0.45, 0.58, 0.42, 0.1, 0.59, 0.1]):
+        assert not det.update(i / 15, Eyes(p, p))
+    # a value in the band does not end a closed phase: only <= open_at re-opens
+    det = BlinkDetector()
+    out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate([0.1, 0.65, 0.45, 0.65, 0.1])]
+    assert out == [False, False, False, False, True]
+    # both eyes must pass the thresholds: 0.61 and 0.39 are exactly beyond them
+    det = BlinkDetector()
+    out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate([0.39, 0.61, 0.39])]
+    assert out == [False, False, True]
+
+
+def test_count_and_reset() -> None:
+    det = BlinkDetector()
+    for i, p in enumerate([OPEN, CLOSED, OPEN, CLOSED, OPEN]):
+        det.update(i / 10, Eyes(p, p))
+    assert det.count == 2
+    det.reset()
+    assert det.count == 0
+    assert not det.update(1.0, Eyes(OPEN, OPEN))
+
+
+def test_face_lost_keeps_count() -> None:
+    det = BlinkDetector()
+    for i, p in enumerate([OPEN, CLOSED, OPEN]):
+        det.update(i / 10, Eyes(p, p))
+    det.update(0.3, None)
+    assert det.count == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"open_at": 0.6, "close_at": 0.4},
+                                    {"min_closed_s": 0.6, "max_closed_s": 0.5},
+                                    {"max_closed_s": 1.0, "max_cycle_s": 0.9}])
+def test_params_are_validated(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        BlinkParams(**kwargs)
