@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -153,3 +154,113 @@ def test_yuv420_with_stride_padding_converts_to_rgb(stride: int) -> None:
     out = yuv420_to_rgb(padded, w)
     assert out.shape == (h, w, 3)
     assert np.abs(out.astype(int) - rgb.astype(int)).max() <= 12
+
+
+class FakeRequest:
+    def __init__(self, cam: FakePicamera2) -> None:
+        self.cam = cam
+        self.n = cam.captures
+
+    def make_array(self, name: str) -> np.ndarray:
+        w, h = self.cam.config[name]["size"]
+        rgb = np.zeros((h, w, 3), np.uint8)
+        rgb[..., 0] = 10 + (9 * self.n) % 240  # red level numbers the capture
+        if name == "main":
+            return rgb[..., ::-1].copy()  # RGB888 is B, G, R in numpy
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)  # stride == width here
+
+    def release(self) -> None:
+        self.cam.released += 1
+
+
+class FakePicamera2:
+    """The few picamera2 calls PiCamera makes, with frames numbered by their red level."""
+
+    fail_after = 10**9
+
+    def __init__(self) -> None:
+        self.captures = 0
+        self.released = 0
+        self.config: dict = {}
+
+    def create_video_configuration(self, main, lores, controls, buffer_count):
+        return {"main": main, "lores": lores, "controls": controls}
+
+    def configure(self, config) -> None:
+        self.config = config
+
+    def start(self) -> None:
+        pass
+
+    def camera_configuration(self) -> dict:
+        return self.config
+
+    def capture_request(self) -> FakeRequest:
+        time.sleep(0.01)
+        if self.captures >= self.fail_after:
+            raise RuntimeError("camera frontend has timed out")
+        self.captures += 1
+        return FakeRequest(self)
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_picamera2(monkeypatch):
+    import types
+
+    module = types.ModuleType("picamera2")
+    made: list[FakePicamera2] = []
+
+    def factory() -> FakePicamera2:
+        made.append(FakePicamera2())
+        return made[-1]
+
+    module.Picamera2 = factory  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    return made
+
+
+def test_picamera_lores_frames_and_paired_stills(fake_picamera2) -> None:
+    cam = PiCamera(64, 48, (320, 240), 15, time.monotonic)
+    cam.start()
+    fake = fake_picamera2[0]
+    assert fake.config["controls"]["FrameDurationLimits"] == (66667, 66667)
+    assert fake.config["lores"] == {"size": (64, 48), "format": "YUV420"}
+    wait_for(lambda: cam._reader.newest() is not None)
+    frame = cam.read()
+    assert frame is not None and frame.image.shape == (48, 64, 3)
+    first_still = cam.still()  # outside still mode: waits for the next capture's main stream
+    assert first_still.shape == (240, 320, 3) and first_still[0, 0, 2] == 0  # RGB order
+    wait_for(lambda: cam._reader.newest() is not None
+             and cam._reader.newest().index > frame.index + 1)
+    frame = cam.read()
+    assert frame is not None
+    still = cam.still()  # in still mode: the main image of the very capture read() returned
+    assert abs(int(still[0, 0, 0]) - int(frame.image[0, 0, 0])) <= 3
+    cam.close()
+    assert fake.released == fake.captures  # every request went back to libcamera
+
+
+def test_picamera_that_stops_raises_camera_error(fake_picamera2) -> None:
+    FakePicamera2.fail_after = 3
+    try:
+        cam = PiCamera(64, 48, (320, 240), 15, time.monotonic, max_failures=3)
+        cam.start()
+
+        def gone() -> bool:
+            try:
+                cam.read()
+            except CameraError as e:
+                assert "camera frontend has timed out" in str(e)
+                return True
+            return False
+
+        wait_for(gone)
+        cam.close()
+    finally:
+        FakePicamera2.fail_after = 10**9
