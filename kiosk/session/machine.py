@@ -189,10 +189,18 @@ class Session:
 
     def _start_liveness(self, now: float, why: str) -> None:
         self._challenge = new_challenge(self.rng, self.cfg.liveness)
-        self._liveness_check = LivenessCheck(self._challenge, now, self.cfg.liveness)
+        self._liveness_check = LivenessCheck(self._challenge, now)
         self._blinks.reset()
         self._continuity.reset()
         self._enter(Stage.LIVENESS, now, why)
+        self._liveness_prompt()
+
+    def _liveness_prompt(self) -> None:
+        check = self._liveness_check
+        key = "liveness.prompt_one" if check.required == 1 else "liveness.prompt_many"
+        self.prompt = Prompt("live", key, "liveness.hint",
+                             {"count": check.required, "done": check.done},
+                             progress=check.progress)
 
     def _liveness(self, obs: Observation, now: float) -> None:
         if self._broken(obs, now):
@@ -207,15 +215,12 @@ class Session:
             self._occlusion(obs, now)
             return
         if status == "failed":
-            self._show_result(False, "liveness_timeout", now, outcome="rejected")
+            self._show_result(False, f"liveness_{check.reason}", now, outcome="rejected")
             return
         if self._notice_until > now:
             self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
-            return
-        key = "liveness.prompt_one" if check.required == 1 else "liveness.prompt_many"
-        self.prompt = Prompt("live", key, "liveness.hint",
-                             {"count": check.required, "done": check.done},
-                             progress=check.progress)
+        else:
+            self._liveness_prompt()
 
     def _occlusion(self, obs: Observation, now: float) -> None:
         if self._broken(obs, now):
