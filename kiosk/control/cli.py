@@ -81,6 +81,8 @@ def cmd_selftest(args: argparse.Namespace, cfg: Config) -> int:
             print(f"kiosk selftest: {message}", file=sys.stderr)
         return 2
     opts = selftest.Options(emulator=cfg.hardware == "emulator")
+    if args.quick:  # for scripts and CI: the same steps, too short for a person to watch
+        opts.led_step_s, opts.camera_s, opts.display_s = 0.05, 1.2, 0.2
     checks = selftest.run_selftest(cfg, opts)
     print(report.render_json(checks) if args.json else report.render_text(checks))
     return report.exit_code(checks)
@@ -119,6 +121,8 @@ def add_commands(subparsers: Any) -> None:
         "selftest", help="with the service stopped: LEDs, camera fps, display test pattern, "
         "model inference on a bundled image")
     s.add_argument("--json", action="store_true", help="one JSON object")
+    s.add_argument("--quick", action="store_true",
+                   help="short steps (for scripts): LEDs flash too fast to watch")
     s.set_defaults(func=cmd_selftest)
 
     s = subparsers.add_parser("logs", help="recent journal lines of kiosk and kiosk-sync")
