@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,49 @@ def stderr_is_journal(environ: Mapping[str, str] | None = None) -> bool:
     return st.st_dev == int(dev) and st.st_ino == int(ino)
 
 
+def _priority(levelno: int) -> int:
+    """syslog priority for a logging level (journald's PRIORITY=)."""
+    if levelno >= logging.CRITICAL:
+        return 2
+    if levelno >= logging.ERROR:
+        return 3
+    if levelno >= logging.WARNING:
+        return 4
+    return 6 if levelno >= logging.INFO else 7
+
+
+class JournalFieldsHandler(logging.Handler):
+    """Sends records to the journal with STAGE=/OUTCOME=/REASON= as fields of their own.
+
+    python-systemd's own JournalHandler forwards `extra=` keys unchanged (lower case), and
+    journald drops fields whose names are not upper case, so the fields are mapped here.
+    """
+
+    def __init__(self, send: Callable[..., object], identifier: str = "kiosk") -> None:
+        super().__init__()
+        self._send = send
+        self._identifier = identifier
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = {k.upper(): str(getattr(record, k)) for k in STRUCTURED_FIELDS
+                      if hasattr(record, k)}
+            self._send(self.format(record), PRIORITY=str(_priority(record.levelno)),
+                       SYSLOG_IDENTIFIER=self._identifier, LOGGER=record.name,
+                       THREAD_NAME=str(record.threadName), CODE_FILE=record.pathname,
+                       CODE_LINE=record.lineno, CODE_FUNC=record.funcName, **fields)
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)
+
+
 def _journal_handler() -> logging.Handler | None:
     try:
-        from systemd.journal import JournalHandler  # apt python3-systemd on the Pi
+        # apt python3-systemd on the Pi; imported by name so this module's own name
+        # (kiosk.hardware.systemd) cannot be confused with the package by type checkers
+        journal = importlib.import_module("systemd.journal")
     except ImportError:
         return None
-    # JournalHandler upper-cases `extra=` keys into journal fields (stage -> STAGE).
-    handler: logging.Handler = JournalHandler(SYSLOG_IDENTIFIER="kiosk")
-    return handler
+    return JournalFieldsHandler(journal.send)
 
 
 def setup_logging(level: str, environ: Mapping[str, str] | None = None) -> logging.Handler:

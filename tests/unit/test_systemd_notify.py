@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.hardware import systemd
-from kiosk.hardware.systemd import Notifier, setup_logging
+from kiosk.hardware.systemd import JournalFieldsHandler, Notifier, setup_logging
 
 pytestmark = pytest.mark.unit
 
@@ -126,3 +126,30 @@ def test_journal_chosen_only_when_stderr_is_the_journal(monkeypatch: pytest.Monk
         assert "asctime" not in (h.formatter._fmt or "")
     finally:
         f.close()
+
+
+def test_journal_handler_sends_structured_fields_in_upper_case() -> None:
+    sent: list[tuple[str, dict]] = []
+    handler = JournalFieldsHandler(lambda message, **fields: sent.append((message, fields)))
+    logger = logging.getLogger("kiosk.test.journal")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("session %s", "rejected", extra={"stage": "occlusion",
+                                                         "outcome": "rejected",
+                                                         "reason": "mouth"})
+        logger.debug("hidden")  # below the logger's level: not sent
+        logger.setLevel(logging.DEBUG)
+        logger.debug("plain")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+    (message, fields), (plain, plain_fields) = sent
+    assert message == "session rejected"
+    assert (fields["STAGE"], fields["OUTCOME"], fields["REASON"]) == (
+        "occlusion", "rejected", "mouth")
+    assert fields["PRIORITY"] == "4" and fields["SYSLOG_IDENTIFIER"] == "kiosk"
+    assert fields["LOGGER"] == "kiosk.test.journal"
+    assert all(k == k.upper() for k in fields), "journald drops lower-case field names"
+    assert plain == "plain" and plain_fields["PRIORITY"] == "7" and "STAGE" not in plain_fields
