@@ -47,3 +47,19 @@ class ControlError(KioskError, ConnectionError):
 
 class DaemonNotRunningError(ControlError):
     """No kiosk daemon is listening on the control socket."""
+
+
+class StoreKeyError(StoreError):
+    """The back end's public key file is missing or malformed: selfies cannot be encrypted."""
+
+
+class StoreFullError(StoreError):
+    """Free disk space is below the configured reserve."""
+
+
+class SyncError(KioskError, OSError):
+    """The sync process cannot upload (endpoint unreachable, bucket missing, bad response)."""
+
+
+class SyncAuthError(SyncError):
+    """The S3 endpoint rejected the credentials, or none were found."""
