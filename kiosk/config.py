@@ -122,11 +122,30 @@ class SessionConfig:
 @dataclass(frozen=True)
 class StoreConfig:
     dir: str = _f("", doc="empty: $STATE_DIRECTORY, /var/lib/kiosk, ./kiosk-state (emulator)")
+    public_key: str = _f("", doc="back end's public key file; empty: /etc/kiosk/capture_public.key"
+                         " (a dev key pair is generated in the state dir in the emulator)")
+    reserve_mb: int = _f(500, lo=0, hi=1_000_000, doc="out of service below this much free disk")
+    jpeg_quality: int = _f(92, lo=50, hi=100)
+    retention_h: float = _f(24.0, lo=0, hi=24 * 365,
+                            doc="keep local copies this long after a confirmed upload")
 
 
 @dataclass(frozen=True)
 class SyncConfig:
-    endpoint: str = ""
+    endpoint: str = _f("", doc="S3 endpoint URL; empty = AWS S3")
+    region: str = _f("us-east-1")
+    bucket: str = _f("", doc="bucket name; empty = sync not configured")
+    prefix: str = _f("selfies", doc="keys are <prefix>/<kiosk_id>/<date>/<capture_id>.bin")
+    addressing_style: Literal["auto", "path", "virtual"] = "path"
+    ca_bundle: str = _f("", doc="CA file for a private endpoint; empty = system CAs")
+    credentials_file: str = _f("", doc="TOML with access_key_id/secret_access_key; empty ="
+                               " $CREDENTIALS_DIRECTORY/s3, then AWS_* environment variables")
+    batch_size: int = _f(50, lo=1, hi=10_000, doc="captures per pass")
+    max_kbps: float = _f(0.0, lo=0, doc="upload bandwidth cap in KiB/s; 0 = unlimited")
+    interval_s: float = _f(30.0, lo=0.1, hi=86_400, doc="idle time between passes")
+    backoff_base_s: float = _f(2.0, lo=0.01, hi=3600)
+    backoff_max_s: float = _f(600.0, lo=0.01, hi=86_400)
+    timeout_s: float = _f(20.0, lo=0.5, hi=600, doc="connect/read timeout per request")
 
 
 @dataclass(frozen=True)
