@@ -41,7 +41,7 @@ REGION_BOXES = {
 }
 
 # The whole face, upright and scaled: context for region models and the continuity check.
-FACE = CropSpec("eyes", (0.0, 0.55), (2.6, 2.6), (96, 96))
+FACE = CropSpec("eyes", (0.0, 0.55), (2.6, 2.6), (64, 64))
 
 
 def face_axes(face: Face) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
