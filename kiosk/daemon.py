@@ -20,7 +20,7 @@ from kiosk.errors import CameraError, KioskError, StoreError
 from kiosk.hardware.interfaces import Camera, Display, Leds
 from kiosk.messages import Catalogue
 from kiosk.screens import to_screen
-from kiosk.session.machine import SessionEnded, Session, Stage, StageChanged, TakeSelfie
+from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
 from kiosk.vision.stack import VisionStack
 
 log = logging.getLogger(__name__)
