@@ -1,0 +1,52 @@
+"""Encrypted, crash-safe selfie store: `open_store(cfg, emulator)` is the way in."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from kiosk.config import Config
+from kiosk.store import crypto
+from kiosk.store.capture_store import CaptureStore, RepairReport
+from kiosk.store.index import CaptureRow
+
+__all__ = ["CaptureRow", "CaptureStore", "RepairReport", "open_store", "resolve_dir",
+           "resolve_public_key"]
+
+log = logging.getLogger(__name__)
+
+SYSTEM_DIR = Path("/var/lib/kiosk")
+EMULATOR_DIR = Path("kiosk-state")
+SYSTEM_PUBLIC_KEY = Path("/etc/kiosk") / crypto.PUBLIC_NAME
+
+
+def resolve_dir(cfg: Config, emulator: bool, environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    if cfg.store.dir:
+        return Path(cfg.store.dir)
+    if environ.get("STATE_DIRECTORY"):
+        return Path(environ["STATE_DIRECTORY"].split(":")[0])  # systemd may list several
+    return EMULATOR_DIR.absolute() if emulator else SYSTEM_DIR
+
+
+def resolve_public_key(cfg: Config, root: Path, emulator: bool) -> Path:
+    """The configured key; in the emulator without one, a dev pair generated on first use."""
+    if cfg.store.public_key:
+        return Path(cfg.store.public_key)
+    if not emulator:
+        return SYSTEM_PUBLIC_KEY
+    dev = root / "dev-keys"
+    if not (dev / crypto.PUBLIC_NAME).exists():
+        crypto.generate_keypair(dev, force=True)
+        log.warning("emulator: generated a development key pair in %s", dev)
+    return dev / crypto.PUBLIC_NAME
+
+
+def open_store(cfg: Config, emulator: bool) -> CaptureStore:
+    """Open the store (creating its folders) and run start-up repair; raises StoreError."""
+    root = resolve_dir(cfg, emulator)
+    store = CaptureStore(root, cfg.store, resolve_public_key(cfg, root, emulator))
+    store.repair()
+    return store
