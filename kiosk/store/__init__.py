@@ -12,8 +12,8 @@ from kiosk.store import crypto
 from kiosk.store.capture_store import CaptureStore, RepairReport
 from kiosk.store.index import CaptureRow
 
-__all__ = ["CaptureRow", "CaptureStore", "RepairReport", "open_store", "resolve_dir",
-           "resolve_public_key"]
+__all__ = ["CaptureRow", "CaptureStore", "RepairReport", "attach_store", "open_store",
+           "resolve_dir", "resolve_public_key"]
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,13 @@ def resolve_public_key(cfg: Config, root: Path, emulator: bool) -> Path:
 
 
 def open_store(cfg: Config, emulator: bool) -> CaptureStore:
-    """Open the store (creating its folders) and run start-up repair; raises StoreError."""
-    root = resolve_dir(cfg, emulator)
-    store = CaptureStore(root, cfg.store, resolve_public_key(cfg, root, emulator))
+    """The writer's store (the kiosk daemon): takes the writer lock and runs start-up repair."""
+    store = attach_store(cfg, emulator)
     store.repair()
     return store
+
+
+def attach_store(cfg: Config, emulator: bool) -> CaptureStore:
+    """For the sync process and maintenance commands: no lock, no repair of in-flight writes."""
+    root = resolve_dir(cfg, emulator)
+    return CaptureStore(root, cfg.store, resolve_public_key(cfg, root, emulator))

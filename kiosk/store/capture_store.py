@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import logging
@@ -80,9 +81,25 @@ class CaptureStore:
         except OSError as e:
             raise StoreError(f"cannot create the state directory {d}: {e.strerror}") from e
         self.index = Index(root / "index.sqlite3")
+        self._lock_fd: int | None = None
 
     def close(self) -> None:
         self.index.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def lock_writer(self) -> None:
+        """Become the only writer: repair must never run beside another process's save()."""
+        if self._lock_fd is not None:
+            return
+        fd = os.open(self.root / "writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            os.close(fd)
+            raise StoreError(f"another kiosk process is writing to {self.root}") from e
+        self._lock_fd = fd
 
     def path_of(self, cid: str) -> Path:
         return self.captures_dir / f"{cid}{SUFFIX}"
@@ -99,6 +116,7 @@ class CaptureStore:
 
     def save(self, image_rgb: np.ndarray, metadata: dict[str, Any]) -> str:
         """Encrypt and durably store one selfie; returns its capture id once it is safe."""
+        self.lock_writer()
         key = crypto.load_public_key(self.public_key_path)
         sealed = crypto.seal(key, encode_jpeg(image_rgb, self.cfg.jpeg_quality))
         disk.check_reserve(self.root, self.cfg.reserve_mb * MB, needed=len(sealed))
@@ -124,6 +142,7 @@ class CaptureStore:
 
     def repair(self) -> RepairReport:
         """Finish or roll back what a crash interrupted; quarantine what cannot be trusted."""
+        self.lock_writer()
         rep = RepairReport()
         for tmp in atomic.temp_files(self.captures_dir):
             tmp.unlink()
