@@ -14,9 +14,25 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _daemon_missing_part() -> str:
+    """Why `kiosk run` cannot start in this checkout yet, or '' when it can."""
+    try:
+        from kiosk.store import open_store  # noqa: F401 - the last part app.build needs
+    except ImportError as e:
+        return f"kiosk run needs kiosk.store.open_store (issue 6), not committed yet: {e}"
+    return ""
+
+
+# Tests that start the daemon are expected to fail only while a part of it is missing; once
+# it is complete they run (and fail) normally.
+needs_daemon = pytest.mark.xfail(bool(_daemon_missing_part()), reason=_daemon_missing_part(),
+                                 strict=False)
 
 
 def make_clip(path: Path, seconds: float = 2.0, fps: float = 15.0, size: int = 320) -> Path:
@@ -135,6 +151,18 @@ class Daemon:
             cwd=self.folder, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True)
         return self
+
+    def wait_for(self, prefix: str, timeout: float) -> float:
+        """Like NotifyListener.wait_for, but gives up at once (with its output) if it died."""
+        assert self.notify is not None and self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return self.notify.wait_for(prefix, 0.2)
+            except AssertionError:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"no {prefix!r}: {self.output_if_dead()}") from None
+        return self.notify.wait_for(prefix, 0.0)
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run a maintenance command against this daemon, as a maintainer would over SSH."""
