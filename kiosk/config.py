@@ -110,6 +110,11 @@ class ContinuityConfig:
     lost_grace_s: float = _f(0.5, lo=0, hi=10, doc="a face missing this long breaks it")
     max_speed: float = _f(6.0, lo=0.1, hi=100, doc="face-centre speed limit, eye distances/s")
     max_scale_rate: float = _f(1.5, lo=0.01, hi=100, doc="limit on |log size change| per second")
+    min_correlation: float = _f(0.45, lo=-1, hi=1,
+                                doc="face patch correlation with the last face or the reference")
+    max_chroma_shift: float = _f(4.5, lo=0, hi=255, doc="mean Lab a*/b* change of the face")
+    max_saturation_shift: float = _f(30.0, lo=0, hi=255, doc="mean HSV saturation change")
+    reference_tau_s: float = _f(1.0, lo=0, hi=60, doc="time constant of the running reference")
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,8 @@ class SyncConfig:
     prefix: str = _f("selfies", doc="keys are <prefix>/<kiosk_id>/<date>/<capture_id>.bin")
     addressing_style: Literal["auto", "path", "virtual"] = "path"
     ca_bundle: str = _f("", doc="CA file for a private endpoint; empty = system CAs")
-    credentials_file: str = _f("", doc="TOML with access_key_id/secret_access_key; empty ="
-                               " $CREDENTIALS_DIRECTORY/s3, then AWS_* environment variables")
+    credentials_file: str = _f("", doc="AWS-format credentials file; empty = $CREDENTIALS_"
+                               "DIRECTORY/s3, $AWS_SHARED_CREDENTIALS_FILE, AWS_* variables")
     batch_size: int = _f(50, lo=1, hi=10_000, doc="captures per pass")
     max_kbps: float = _f(0.0, lo=0, doc="upload bandwidth cap in KiB/s; 0 = unlimited")
     interval_s: float = _f(30.0, lo=0.1, hi=86_400, doc="idle time between passes")
