@@ -26,8 +26,8 @@ class CropSpec:
 
 # The eye-state model sees both eyes as right eyes: the left one is mirrored.
 EYE_STATE = {
-    "left_eye": CropSpec("left_eye", (0.0, 0.0), (0.6, 0.6), (32, 32), mirror=True),
-    "right_eye": CropSpec("right_eye", (0.0, 0.0), (0.6, 0.6), (32, 32)),
+    "left_eye": CropSpec("left_eye", (0.0, 0.0), (0.7, 0.7), (32, 32), mirror=True),
+    "right_eye": CropSpec("right_eye", (0.0, 0.0), (0.7, 0.7), (32, 32)),
 }
 
 # Region boxes of the occlusion check, from the subject's point of view.
