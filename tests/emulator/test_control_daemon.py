@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from kiosk.control.client import request
-from tests.hil.harness import Daemon, emulator_config, make_clip, needs_daemon
+from tests.hil.harness import Daemon, emulator_config, make_clip
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(240), needs_daemon]
+pytestmark = [pytest.mark.emulator, pytest.mark.timeout(240)]
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.hil.harness import Daemon, emulator_config, make_clip, needs_daemon
+from tests.hil.harness import Daemon, emulator_config, make_clip
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(180), needs_daemon]
+pytestmark = [pytest.mark.emulator, pytest.mark.timeout(180)]
 
 WATCHDOG_S = 2.0  # WATCHDOG_USEC the fake systemd hands over
 START_TIMEOUT_S = 60.0  # imports + model loading on a slow CI machine

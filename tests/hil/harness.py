@@ -14,25 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-
-
-def _daemon_missing_part() -> str:
-    """Why `kiosk run` cannot start in this checkout yet, or '' when it can."""
-    try:
-        from kiosk.store import open_store  # noqa: F401 - the last part app.build needs
-    except ImportError as e:
-        return f"kiosk run needs kiosk.store.open_store (issue 6), not committed yet: {e}"
-    return ""
-
-
-# Tests that start the daemon are expected to fail only while a part of it is missing; once
-# it is complete they run (and fail) normally.
-needs_daemon = pytest.mark.xfail(bool(_daemon_missing_part()), reason=_daemon_missing_part(),
-                                 strict=False)
 
 
 def make_clip(path: Path, seconds: float = 2.0, fps: float = 15.0, size: int = 320) -> Path:

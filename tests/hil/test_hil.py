@@ -18,7 +18,7 @@ from kiosk.hardware.display import PygameDisplay
 from kiosk.hardware.interfaces import Screen
 from kiosk.hardware.leds import GpioLeds
 from tests.hil.conftest import Backend
-from tests.hil.harness import Daemon, needs_daemon
+from tests.hil.harness import Daemon
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -97,7 +97,6 @@ def test_full_selftest(backend: Backend) -> None:
     assert result.returncode == 0 and "fail" not in levels.values(), report
 
 
-@needs_daemon
 def test_service_starts_reports_ready_and_stops_cleanly(backend: Backend) -> None:
     if backend.real:
         _real_service_cycle()
