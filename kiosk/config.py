@@ -110,10 +110,11 @@ class ContinuityConfig:
     lost_grace_s: float = _f(0.5, lo=0, hi=10, doc="a face missing this long breaks it")
     max_speed: float = _f(6.0, lo=0.1, hi=100, doc="face-centre speed limit, eye distances/s")
     max_scale_rate: float = _f(1.5, lo=0.01, hi=100, doc="limit on |log size change| per second")
-    min_correlation: float = _f(0.45, lo=-1, hi=1,
+    # Appearance limits: 1.2x the largest change seen on live NUAA sequences (models/continuity.md)
+    min_correlation: float = _f(0.36, lo=-1, hi=1,
                                 doc="face patch correlation with the last face or the reference")
     max_chroma_shift: float = _f(4.5, lo=0, hi=255, doc="mean Lab a*/b* change of the face")
-    max_saturation_shift: float = _f(30.0, lo=0, hi=255, doc="mean HSV saturation change")
+    max_saturation_shift: float = _f(25.0, lo=0, hi=255, doc="mean HSV saturation change")
     reference_tau_s: float = _f(1.0, lo=0, hi=60, doc="time constant of the running reference")
 
 

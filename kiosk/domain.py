@@ -80,6 +80,11 @@ class Quality:
     yaw: float  # -1..1 from keypoints, 0 = frontal
     roll_deg: float
     motion: float  # face-centre movement since the previous frame, in eye distances
+    # Mean colour of the inner face (Lab a*, b* centred on grey; HSV saturation 0..255):
+    # appearance continuity compares them, a printed photo shifts them.
+    chroma_a: float = 0.0
+    chroma_b: float = 0.0
+    saturation: float = 0.0
 
     def to_json(self) -> dict[str, float]:
         return {k: round(float(v), 4) for k, v in self.__dict__.items()}

@@ -13,7 +13,12 @@ from kiosk.vision import crops
 # Sharpness and exposure are measured on the aligned face crop: its fixed size (face scaled to
 # a constant inter-eye distance) is what normalises the Laplacian variance by face size.
 QUALITY_CROP = crops.CropSpec("eyes", (0.0, 0.45), (2.0, 2.2), (96, 104))
-SIGNATURE = crops.CropSpec("eyes", (0.0, 0.45), (1.8, 2.0), (24, 24))
+# Appearance (continuity) looks at the inner face only, so that background and hair entering
+# the corners as the head turns do not count as a change. The crop is taken at 3x the
+# signature size and area-averaged down: a direct 16-px warp aliases, and then sub-pixel
+# keypoint jitter alone changes the patch (measured in models/continuity.md).
+APPEARANCE = crops.CropSpec("eyes", (0.0, 0.45), (1.6, 1.75), (48, 52))
+SIGNATURE_SIZE = (16, 16)
 
 
 def face_gray(image: np.ndarray, face: Face, spec: crops.CropSpec = QUALITY_CROP) -> np.ndarray:
@@ -46,9 +51,25 @@ def pose(face: Face) -> tuple[float, float]:
 
 def signature(image: np.ndarray, face: Face) -> np.ndarray:
     """A small zero-mean, unit-norm grey face patch: appearance continuity compares these."""
-    patch = face_gray(image, face, SIGNATURE).astype(np.float32).ravel()
-    patch -= patch.mean()
+    grey = face_gray(image, face, APPEARANCE).astype(np.float32)
+    patch = cv2.resize(grey, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA).ravel()
+    patch = patch - patch.mean()
     return patch / max(float(np.linalg.norm(patch)), 1e-6)
+
+
+def colour(image: np.ndarray, face: Face) -> tuple[float, float, float]:
+    """(mean Lab a*, mean Lab b*, mean HSV saturation) of the inner face.
+
+    Prints render skin with other chroma and saturation than the live face under the same
+    light; exposure-normalised grey patches cannot see that. Measured on a 2x smaller copy of
+    the appearance crop: means need no detail.
+    """
+    w, h = APPEARANCE.out
+    spec = crops.CropSpec(APPEARANCE.anchor, APPEARANCE.offset, APPEARANCE.size, (w // 2, h // 2))
+    patch = crops.crop(image, face, spec)
+    lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).reshape(-1, 3).mean(0)
+    sat = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[..., 1].mean()
+    return float(lab[1]) - 128.0, float(lab[2]) - 128.0, float(sat)
 
 
 def measure(image: np.ndarray, face: Face, previous: Face | None) -> Quality:
@@ -56,6 +77,7 @@ def measure(image: np.ndarray, face: Face, previous: Face | None) -> Quality:
     gray = face_gray(image, face)
     mean, luma_range, clipped = exposure(gray)
     yaw, roll = pose(face)
+    chroma_a, chroma_b, saturation = colour(image, face)
     cx, cy = face.center
     d = face.eye_distance
     motion = 0.0
@@ -74,4 +96,7 @@ def measure(image: np.ndarray, face: Face, previous: Face | None) -> Quality:
         yaw=yaw,
         roll_deg=roll,
         motion=motion,
+        chroma_a=chroma_a,
+        chroma_b=chroma_b,
+        saturation=saturation,
     )

@@ -1,0 +1,319 @@
+"""Measures the continuity (anti face-swap) thresholds on real NUAA live / printed-photo frames.
+
+    .venv/bin/python models/continuity_eval.py ../shared/datasets/spoof/nuaa [--cache F]
+
+NUAA file names are `ID_glasses_pos_session_picNo.jpg`; one (ID, glasses, pos, session) is one
+sequence, ordered by picNo. picNo is taken as the frame counter of a 20 fps capture (the NUAA
+set-up), so t = picNo / 20; the brief's alternative (ClientRaw 10 fps, ImposterRaw 5 fps, equal
+steps) is reported too. What is printed is what models/continuity.md quotes.
+
+Appearance measures compared, each against a running reference (exponential average of the
+accepted frames) and against the previous frame:
+  sig   correlation of the 24x24 zero-mean unit-norm grey patch (`Observation.signature`)
+  grey  Bhattacharyya coefficient of 32-bin grey histograms of the aligned face crop
+  hs    Bhattacharyya coefficient of 16x8 hue-saturation histograms of the same crop
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import pickle
+import platform
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kiosk.config import ContinuityConfig
+from kiosk.domain import Frame, Observation
+from kiosk.session.continuity import Continuity, Look, limits
+from kiosk.vision import crops, quality
+
+NUAA_FPS = 20.0
+BRIEF_FPS = {"ClientRaw": 10.0, "ImposterRaw": 5.0}
+JUNCTION_S = 1 / 15  # a swap composed "between two frames" of a 15 fps loop
+SETTLE_S = 1.0  # live frames before this (camera still adjusting) are not used
+
+
+@dataclass
+class Item:
+    """One frame: where it came from and what the pipeline saw."""
+
+    kind: str  # ClientRaw | ImposterRaw
+    key: tuple[str, str, str, str]  # ID, glasses, pos, session
+    pic: int
+    obs: Observation
+    grey: np.ndarray | None  # normalised grey histogram
+    hs: np.ndarray | None  # normalised hue-saturation histogram
+
+
+Seq = list[Item]
+Data = dict[str, dict[tuple[str, str, str, str], Seq]]
+
+
+def parse_name(path: Path) -> tuple[tuple[str, str, str, str], int]:
+    sid, glasses, pos, session, pic = path.stem.split("_")
+    return (sid, glasses, pos, session), int(pic)
+
+
+def histograms(image: np.ndarray, obs: Observation) -> tuple[np.ndarray, np.ndarray] | None:
+    if obs.face is None:
+        return None
+    patch = crops.crop(image, obs.face, quality.QUALITY_CROP)
+    grey = np.bincount(cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).ravel() // 8, minlength=32)
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+    hs = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).ravel()
+    return grey / grey.sum(), hs / hs.sum()
+
+
+def extract(root: Path) -> Data:
+    """Every NUAA frame through the real detector + quality/signature code, grouped and sorted."""
+    from kiosk import config
+    from kiosk.vision import stack
+
+    pipeline = stack.build(config.parse({})).pipeline
+    pipeline.regions = None  # not needed here; keeps the extraction fast
+    out: dict[str, dict[tuple[str, str, str, str], Seq]] = {}
+    for kind in ("ClientRaw", "ImposterRaw"):
+        groups: dict[tuple[str, str, str, str], Seq] = defaultdict(list)
+        for path in sorted((root / kind).glob("*/*.jpg")):
+            key, pic = parse_name(path)
+            image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+            pipeline.reset()  # motion between thinned frames is not meaningful here
+            obs = pipeline.process(Frame(image, 0.0, 0))
+            h = histograms(image, obs)
+            groups[key].append(Item(kind, key, pic, obs, *(h or (None, None))))
+        out[kind] = {k: sorted(v, key=lambda it: it.pic) for k, v in groups.items()}
+    return out
+
+
+# -- appearance measures ----------------------------------------------------------------
+
+def bhattacharyya(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(a * b).sum())
+
+
+def corr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-9))
+
+
+MEASURES: dict[str, tuple[Callable[[Item], np.ndarray | None], Callable[..., float]]] = {
+    "sig": (lambda it: it.obs.signature, corr),
+    "grey": (lambda it: it.grey, bhattacharyya),
+    "hs": (lambda it: it.hs, bhattacharyya),
+}
+
+
+def reference_scores(seq: Iterable[Item], measure: str, alpha: float) -> list[float]:
+    """Similarity of each frame to the running reference built from the frames before it."""
+    get, sim = MEASURES[measure]
+    ref: np.ndarray | None = None
+    out = []
+    for it in seq:
+        v = get(it)
+        if v is None:
+            continue
+        if ref is not None:
+            out.append(sim(v, ref))
+            ref = (1 - alpha) * ref + alpha * v
+        else:
+            ref = v.astype(np.float64).copy()
+    return out
+
+
+def swap_score(before: Seq, after: Seq, measure: str, alpha: float) -> float:
+    """Similarity of the first new face to the reference built over `before`."""
+    with_face = [it for it in after if MEASURES[measure][0](it) is not None]
+    return reference_scores([*before, with_face[0]], measure, alpha)[-1]
+
+
+# -- sequences and composition ------------------------------------------------------------
+
+def settled(seq: Seq) -> Seq:
+    """A live sequence from SETTLE_S on: the camera is still adjusting exposure and white
+    balance in the first frames of every NUAA sequence, and in the kiosk continuity only
+    starts after the POSITION hold (>= 0.8 s with the face in place)."""
+    return [it for it in seq if (it.pic - seq[0].pic) / NUAA_FPS >= SETTLE_S]
+
+
+def timed(seq: Seq, timing: str, start: float = 0.0, first: int = 0) -> list[Observation]:
+    """Observations re-timed: "picno" = picNo / 20 (real spacing), "brief" = equal steps."""
+    p0 = seq[0].pic
+    step = 1 / BRIEF_FPS[seq[0].kind]
+    return [dataclasses.replace(it.obs, index=first + i,
+                                t=start + ((it.pic - p0) / NUAA_FPS if timing == "picno"
+                                           else i * step))
+            for i, it in enumerate(seq)]
+
+
+def compose(first: Seq, second: Seq, timing: str) -> tuple[list[Observation], int]:
+    """`first` then `second` one loop interval later; returns the frames and the junction."""
+    a = timed(first, timing)
+    return a + timed(second, timing, a[-1].t + JUNCTION_S, len(a)), len(a)
+
+
+def breaks(observations: list[Observation], cfg: ContinuityConfig) -> list[tuple[int, str]]:
+    c = Continuity(cfg)
+    return [(o.index, why) for o in observations if (why := c.update(o)) is not None]
+
+
+def cue_trace(observations: list[Observation], cfg: ContinuityConfig) -> list[tuple[float, ...]]:
+    """Per frame, the appearance differences Continuity sees (motion limits switched off)."""
+    c = Continuity(dataclasses.replace(cfg, max_speed=1e9, max_scale_rate=1e9,
+                                       min_correlation=-1.0, max_chroma_shift=1e9,
+                                       max_saturation_shift=1e9))
+    out = []
+    for o in observations:
+        d = c.appearance(Look.of(o))
+        c.update(o)
+        out.append(d if d is not None else (float("nan"),) * 3)
+    return out
+
+
+def swap_cases(data: Data) -> dict[str, list[tuple[Seq, Seq]]]:
+    """Live then photo of the same subject, photo of another subject, another live person."""
+    live, photo = data["ClientRaw"], data["ImposterRaw"]
+    cases: dict[str, list[tuple[Seq, Seq]]] = defaultdict(list)
+    for lk, ls in sorted(live.items()):
+        for pk, ps in sorted(photo.items()):
+            cases["live->photo same person" if pk[0] == lk[0] else
+                  "live->photo other person"].append((settled(ls), ps))
+        for ok, os_ in sorted(live.items()):
+            if ok[0] != lk[0]:
+                cases["live->live other person"].append((settled(ls), settled(os_)))
+    return cases
+
+
+# -- report ------------------------------------------------------------------------------
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def measures_table(data: Data, cases, alphas: Iterable[float]) -> None:
+    live = [settled(s) for s in data["ClientRaw"].values()]
+    print("\n## Appearance measures alone: live frames vs the running reference "
+          "(alpha = weight of the newest frame; 1 = previous frame) and the first swapped frame")
+    print("measure alpha | live min  p1   p5  | photo same person max p99 | others max | margin")
+    for m in MEASURES:
+        for a in alphas:
+            lv = [s for seq in live for s in reference_scores(seq, m, a)]
+            same = [swap_score(x, y, m, a) for x, y in cases["live->photo same person"]]
+            other = [swap_score(x, y, m, a) for k in ("live->photo other person",
+                                                      "live->live other person")
+                     for x, y in cases[k]]
+            print(f"{m:5} {a:4.2f}  | {min(lv):.3f} {pct(lv, 1):.3f} {pct(lv, 5):.3f} | "
+                  f"{max(same):.3f} {pct(same, 99):.3f} | {max(other):.3f} | "
+                  f"{min(lv) - max(same):+.3f}")
+
+
+def motion_table(data: Data) -> None:
+    print("\n## Motion on live sequences (t = picNo / 20; speed in eye distances per second)")
+    speeds, rates = [], []
+    for key, seq in sorted(data["ClientRaw"].items()):
+        seq = settled(seq)
+        faces = [(it.pic, it.obs.face) for it in seq if it.obs.face is not None]
+        steps = list(zip(faces, faces[1:], strict=False))
+        sp = [math.hypot(f1.center[0] - f0.center[0], f1.center[1] - f0.center[1])
+              / f0.eye_distance / ((p1 - p0) / NUAA_FPS) for (p0, f0), (p1, f1) in steps]
+        sr = [abs(math.log(f1.eye_distance / f0.eye_distance)) / ((p1 - p0) / NUAA_FPS)
+              for (p0, f0), (p1, f1) in steps]
+        speeds += sp
+        rates += sr
+        gap = np.median([(p1 - p0) / NUAA_FPS for (p0, _), (p1, _) in steps])
+        print(f"{'_'.join(key)} frames={len(seq):3} step={gap:.2f}s "
+              f"no-face={sum(it.obs.face is None for it in seq)} "
+              f"more-faces={sum(it.obs.faces > 1 for it in seq)} "
+              f"speed max={max(sp):.2f} scale-rate max={max(sr):.2f}")
+    print(f"all live steps: speed max {max(speeds):.2f} p99 {pct(speeds, 99):.2f}; "
+          f"scale rate max {max(rates):.2f} p99 {pct(rates, 99):.2f}")
+
+
+def cue_table(data: Data, cases, cfg: ContinuityConfig) -> None:
+    print("\n## Continuity's appearance cues (min over last face / reference), picNo timing")
+    names = ("1-corr", "chroma", "saturation")
+    lim = limits(cfg)
+    live = np.array([d for s in data["ClientRaw"].values()
+                     for d in cue_trace(timed(settled(s), "picno"), cfg)[1:]])
+    print("live frames: max " + ", ".join(f"{n} {np.nanmax(live[:, i]):.3f}"
+                                          for i, n in enumerate(names)) +
+          " | limits " + ", ".join(f"{n} {v:.3f}" for n, v in zip(names, lim, strict=True)))
+    print("live margins (limit / live max): " + ", ".join(
+        f"{n} {lim[i] / np.nanmax(live[:, i]):.2f}x" for i, n in enumerate(names)))
+    for name, pairs in cases.items():
+        swap = np.array([cue_trace(obs, cfg)[j] for obs, j in
+                         (compose(x, y, "picno") for x, y in pairs)])
+        over = swap > np.array(lim)
+        print(f"{name}: caught by appearance alone {int(over.any(1).sum())}/{len(pairs)}; "
+              "per cue " + ", ".join(f"{n} {int(over[:, i].sum())} (min {swap[:, i].min():.3f})"
+                                     for i, n in enumerate(names)))
+
+
+def simulate(data: Data, cases, cfg: ContinuityConfig) -> None:
+    print(f"\n## Continuity end to end with {cfg}")
+    for timing in ("picno", "brief"):
+        wrong = [("_".join(k), b) for k, s in sorted(data["ClientRaw"].items())
+                 if (b := breaks(timed(settled(s), timing), cfg))]
+        print(f"[{timing}] live sequences wrongly broken: {len(wrong)}/"
+              f"{len(data['ClientRaw'])} {wrong}")
+        photo = sum(bool(breaks(timed(s, timing), cfg)) for s in data["ImposterRaw"].values())
+        print(f"[{timing}] photo-only sequences broken (harmless): {photo}/"
+              f"{len(data['ImposterRaw'])}")
+        for name, pairs in cases.items():
+            caught = early = 0
+            whys: dict[str, int] = defaultdict(int)
+            for x, y in pairs:
+                obs, j = compose(x, y, timing)
+                bs = breaks(obs, cfg)
+                early += any(i < j for i, _ in bs)
+                first = [(i, w) for i, w in bs if i >= j]
+                if first and first[0][0] == j:
+                    caught += 1
+                    whys[first[0][1]] += 1
+            print(f"[{timing}] {name}: caught at the first swapped frame {caught}/{len(pairs)}"
+                  f" (broken before the swap: {early}) by {dict(whys)}")
+
+
+def cost(data: Data, cfg: ContinuityConfig) -> None:
+    obs = [o for s in data["ClientRaw"].values() for o in timed(settled(s), "picno")]
+    c = Continuity(cfg)
+    t0 = time.perf_counter()
+    for o in obs:
+        c.update(o)
+    us = (time.perf_counter() - t0) / len(obs) * 1e6
+    print(f"\nContinuity.update: {us:.1f} us per frame ({len(obs)} frames, {platform.machine()})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("nuaa", type=Path)
+    ap.add_argument("--cache", type=Path, help="pickle of the extracted frames (reused)")
+    args = ap.parse_args(argv)
+    if args.cache and args.cache.is_file():
+        data = pickle.loads(args.cache.read_bytes())
+    else:
+        data = extract(args.nuaa)
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(data))
+    cfg = ContinuityConfig()
+    cases = swap_cases(data)
+    n = {k: sum(len(s) for s in v.values()) for k, v in data.items()}
+    print(f"frames {n}, sequences { {k: len(v) for k, v in data.items()} }, "
+          f"composed { {k: len(v) for k, v in cases.items()} }")
+    motion_table(data)
+    measures_table(data, cases, (0.1, 0.3, 1.0))
+    cue_table(data, cases, cfg)
+    simulate(data, cases, cfg)
+    cost(data, cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
