@@ -188,6 +188,12 @@ class Index:
                            (*args, limit))
         return [_row(r) for r in rows]
 
+    def upload_batch(self, limit: int) -> list[CaptureRow]:
+        """Pending captures, fewest attempts first: one that keeps failing cannot starve others."""
+        rows = self._query(f"SELECT {_COLUMNS} FROM captures WHERE state = ? "
+                           "ORDER BY attempts, seq LIMIT ?", (PENDING, limit))
+        return [_row(r) for r in rows]
+
     def synced_with_local_copy(self, synced_before: float) -> list[CaptureRow]:
         rows = self._query(
             f"SELECT {_COLUMNS} FROM captures WHERE state = ? AND local_deleted_at IS NULL "

@@ -1,0 +1,33 @@
+"""The boto3 S3 client, configured for S3-compatible servers and our own retry policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+from kiosk.config import SyncConfig
+from kiosk.sync.credentials import S3Credentials
+
+
+def make_client(cfg: SyncConfig, creds: S3Credentials) -> Any:
+    boto_cfg = BotoConfig(
+        region_name=cfg.region,
+        connect_timeout=cfg.timeout_s,
+        read_timeout=cfg.timeout_s,
+        retries={"total_max_attempts": 1},  # one try per call: the sync loop backs off itself
+        s3={"addressing_style": cfg.addressing_style},
+        # We send Content-MD5 ourselves; the newer default CRC trailers break some servers.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=cfg.endpoint or None,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
+        verify=cfg.ca_bundle or None,
+        config=boto_cfg,
+    )
