@@ -183,6 +183,10 @@ install_units() {
         warn "  write it (AWS format: [default] aws_access_key_id = ... aws_secret_access_key = ...),"
         warn "  chmod 0600, set [sync] in $CONF, then run this script again."
     fi
+    if [ ! -f "$CONF_DIR/capture_public.key" ]; then
+        warn "no $CONF_DIR/capture_public.key: the kiosk stays out of service until the back"
+        warn "  end's public key is there (for a test set-up: kiosk keys generate --out DIR)."
+    fi
 }
 
 start_units() {

@@ -278,6 +278,25 @@ def check_groups(ctx: Context) -> list[Check]:
     return checks
 
 
+def check_public_key(ctx: Context) -> list[Check]:
+    from kiosk.store import SYSTEM_PUBLIC_KEY
+
+    if ctx.emulator and not ctx.cfg.store.public_key:
+        return []  # the emulator makes itself a development key pair
+    path = Path(ctx.cfg.store.public_key) if ctx.cfg.store.public_key else SYSTEM_PUBLIC_KEY
+    try:
+        present = path.is_file()
+    except PermissionError:
+        return [Check.warn("public key", f"cannot look into {path.parent}",
+                           "run as root or join the kiosk group")]
+    if not present:
+        return [Check.fail("public key", f"{path} is missing: selfies cannot be encrypted, "
+                           "the kiosk stays out of service",
+                           f"copy the back end's public key to {path} "
+                           "(for a test set-up: kiosk keys generate --out DIR)")]
+    return [Check.ok("public key", str(path))]
+
+
 def check_disk(ctx: Context) -> list[Check]:
     free = ctx.daemon.get("disk_free_mb") if ctx.daemon else None
     where = system.store_dir(ctx.cfg, ctx.environ)
@@ -309,7 +328,7 @@ def check_clock(ctx: Context) -> list[Check]:
 
 CHECKS: list[Callable[[Context], list[Check]]] = [
     check_config, check_service, check_daemon, check_models, check_camera, check_display,
-    check_pins, check_groups, check_disk, check_clock,
+    check_pins, check_groups, check_public_key, check_disk, check_clock,
 ]
 
 

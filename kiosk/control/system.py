@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -13,8 +12,6 @@ from kiosk.config import Config
 
 SERVICE = "kiosk.service"
 SYNC_SERVICE = "kiosk-sync.service"
-DEFAULT_STATE_DIR = Path("/var/lib/kiosk")
-EMULATOR_STATE_DIR = Path("kiosk-state")
 
 
 @dataclass(frozen=True)
@@ -61,13 +58,10 @@ def clock_synchronised(runner: Runner = run) -> bool | None:
 
 
 def store_dir(cfg: Config, environ: Mapping[str, str] | None = None) -> Path:
-    """Where captures live, following [store] dir's documented rule."""
-    env = os.environ if environ is None else environ
-    if cfg.store.dir:
-        return Path(cfg.store.dir)
-    if env.get("STATE_DIRECTORY"):
-        return Path(env["STATE_DIRECTORY"].split(":")[0])
-    return EMULATOR_STATE_DIR if cfg.hardware == "emulator" else DEFAULT_STATE_DIR
+    """Where captures live: the store's own rule, for this config's hardware mode."""
+    from kiosk.store import resolve_dir
+
+    return resolve_dir(cfg, cfg.hardware == "emulator", environ)
 
 
 def disk_free_mb(path: Path) -> float | None:

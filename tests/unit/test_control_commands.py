@@ -94,7 +94,7 @@ def test_store_dir_rule(tmp_path: Path) -> None:
     assert system.store_dir(Config(hardware="pi"), {"STATE_DIRECTORY": "/var/lib/kiosk:/y"}
                             ) == Path("/var/lib/kiosk")
     assert system.store_dir(Config(hardware="pi"), {}) == Path("/var/lib/kiosk")
-    assert system.store_dir(Config(), {}) == Path("kiosk-state")
+    assert system.store_dir(Config(), {}) == Path("kiosk-state").absolute()
     assert system.disk_free_mb(tmp_path / "not" / "yet") is not None
 
 
@@ -193,3 +193,13 @@ def test_status_says_not_running(capsys: pytest.CaptureFixture[str],
     assert json.loads(capsys.readouterr().out)["running"] is False
     assert cli.cmd_status(argparse.Namespace(json=False), Config()) == cli.NOT_RUNNING_EXIT
     assert "NOT RUNNING" in capsys.readouterr().out
+
+
+def test_public_key_check(tmp_path: Path) -> None:
+    key = tmp_path / "capture_public.key"
+    cfg = Config(hardware="pi", store=StoreConfig(public_key=str(key)))
+    missing = doctor.check_public_key(ctx_for(cfg))[0]
+    assert missing.level == "fail" and "kiosk keys generate" in missing.hint
+    key.write_bytes(b"k" * 32)
+    assert doctor.check_public_key(ctx_for(cfg))[0].level == "ok"
+    assert doctor.check_public_key(ctx_for(Config(), emulator=True)) == []
