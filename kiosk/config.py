@@ -96,10 +96,14 @@ class OcclusionConfig:
 class CaptureConfig:
     countdown_s: float = _f(2.0, lo=0, hi=10)
     buffer_s: float = _f(1.0, lo=0.1, hi=10, doc="best frame is chosen from this last window")
-    min_eye_distance_px: float = _f(40.0, lo=5, hi=2000)
+    # Defaults measured on NUAA live frames, demo.mp4 and blurred/dark copies of them:
+    # models/continuity.md (capture section).
+    min_eye_distance_px: float = _f(60.0, lo=5, hi=2000,
+                                    doc="inter-eye distance in the inference frame")
+    max_offset: float = _f(0.15, lo=0.01, hi=0.5, doc="max face-centre offset, frame widths")
     max_yaw: float = _f(0.35, lo=0, hi=1)
     max_roll_deg: float = _f(15.0, lo=0, hi=90)
-    min_sharpness: float = _f(0.0, lo=0)
+    min_sharpness: float = _f(25.0, lo=0, doc="Laplacian variance on the aligned face crop")
     max_clipped: float = _f(0.10, lo=0, hi=1)
     min_luma_range: float = _f(40.0, lo=0, hi=255)
     max_eye_closed: float = _f(0.5, lo=0, hi=1)

@@ -1,4 +1,10 @@
-"""CAPTURE: which frames may become the selfie, and which of them is best."""
+"""CAPTURE: which frames may become the selfie, and which of them is best.
+
+Every check reads scores the pipeline already measured (kiosk.vision.quality, the eye-state
+model); the thresholds are `CaptureConfig`, measured in models/continuity.md. The chosen
+frame's scores and the thresholds go into the capture metadata, so a back end (or a person
+reviewing a rejected verification) sees why this frame was taken.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,50 @@ from dataclasses import asdict
 from kiosk.config import CaptureConfig
 from kiosk.domain import Observation
 
+CHECKS = ("eyes_open", "face_size", "centred", "frontal", "sharp", "exposure")
+
+
+def scores(obs: Observation) -> dict[str, float]:
+    """The value each check looks at, for the main face of `obs` (which must have one)."""
+    q = obs.quality
+    assert q is not None
+    closed = max(obs.eyes.left_closed, obs.eyes.right_closed) if obs.eyes else 1.0
+    return {
+        "eye_closed": closed,
+        "eye_distance_px": q.eye_distance_px,
+        "offset": max(abs(q.offset_x), abs(q.offset_y)),
+        "yaw": q.yaw,
+        "roll_deg": q.roll_deg,
+        "sharpness": q.sharpness,
+        "luma_range": q.luma_range,
+        "clipped": q.clipped,
+    }
+
 
 def failures(obs: Observation, cfg: CaptureConfig) -> list[str]:
     """Why this frame cannot be the selfie; empty when it can."""
-    q = obs.quality
-    if obs.face is None or q is None:
+    if obs.face is None or obs.quality is None:
         return ["no_face"]
+    s = scores(obs)
     out = []
-    if obs.eyes is None or max(obs.eyes.left_closed, obs.eyes.right_closed) > cfg.max_eye_closed:
+    if obs.eyes is None or s["eye_closed"] > cfg.max_eye_closed:
         out.append("eyes_closed")
-    if q.eye_distance_px < cfg.min_eye_distance_px:
+    if s["eye_distance_px"] < cfg.min_eye_distance_px:
         out.append("face_too_small")
-    if abs(q.yaw) > cfg.max_yaw or abs(q.roll_deg) > cfg.max_roll_deg:
+    if s["offset"] > cfg.max_offset:
+        out.append("off_centre")
+    if abs(s["yaw"]) > cfg.max_yaw or abs(s["roll_deg"]) > cfg.max_roll_deg:
         out.append("not_frontal")
-    if q.sharpness < cfg.min_sharpness:
+    if s["sharpness"] < cfg.min_sharpness:
         out.append("blurred")
-    if q.clipped > cfg.max_clipped or q.luma_range < cfg.min_luma_range:
+    if s["clipped"] > cfg.max_clipped or s["luma_range"] < cfg.min_luma_range:
         out.append("badly_exposed")
     return out
 
 
 def best(candidates: Iterable[Observation]) -> Observation | None:
-    """The sharpest eligible frame; ties go to the later frame."""
-    chosen = None
+    """The sharpest frame among eligible candidates; ties go to the later frame."""
+    chosen: Observation | None = None
     for obs in candidates:
         assert obs.quality is not None
         if chosen is None or obs.quality.sharpness >= chosen.quality.sharpness:  # type: ignore[union-attr]
@@ -45,6 +72,8 @@ def metadata(obs: Observation, cfg: CaptureConfig) -> dict[str, object]:
         "frame_index": obs.index,
         "t": obs.t,
         "face": obs.face.to_json(),
+        "scores": {k: round(v, 4) for k, v in scores(obs).items()},
+        "checks": list(CHECKS),
         "quality": obs.quality.to_json(),
         "eyes": obs.eyes.to_json() if obs.eyes else None,
         "regions": {k: round(v, 4) for k, v in (obs.regions or {}).items()},

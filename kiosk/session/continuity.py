@@ -115,8 +115,9 @@ class Continuity:
     def appearance(self, look: Look | None) -> tuple[float, float, float] | None:
         """Per cue, the smaller difference to the last face and to the running reference.
 
-        The last face follows quick real changes (turning, a smile); the reference bridges a
-        single odd frame (motion blur, a reflection on glasses). A swap is off against both.
+        The last face follows quick real changes (turning, a smile); the reference keeps the
+        track after a borderline frame (motion blur, a glint on glasses) became the last face.
+        A swap is off against both.
         """
         if look is None or self._look is None or self._reference is None:
             return None
