@@ -112,6 +112,17 @@ def render_status(snap: Mapping[str, Any]) -> str:
     if "pending_sync" in snap:
         pending = snap["pending_sync"]
         row("pending upload", "unknown" if pending is None else str(pending), "pending_sync")
+    store = snap.get("store")
+    if isinstance(store, Mapping):
+        parts = []
+        if store.get("oldest_pending_age_s") is not None:
+            parts.append(f"oldest pending {_duration(float(store['oldest_pending_age_s']))}")
+        if store.get("quarantined"):
+            parts.append(f"{store['quarantined']} quarantined")
+        if store.get("last_sync_error"):
+            parts.append(f"last error: {store['last_sync_error']}")
+        if parts:
+            row("upload", "; ".join(parts), "store")
     models = snap.get("models")
     if isinstance(models, Mapping):
         row("models", ", ".join(f"{k} {v}" for k, v in sorted(models.items())) or "none",

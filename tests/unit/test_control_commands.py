@@ -53,7 +53,9 @@ def test_status_text_covers_the_snapshot() -> None:
             "lag_ms": 3.2, "overruns": 4, "busy_median_ms": 21.5,
             "outcomes": {"captured": 12, "mouth": 3}, "captures": 12, "pending_sync": 2,
             "models": {"face_detector": "bbff11cebd1e"}, "disk_free_mb": 20480.0,
-            "clock_synchronised": False, "store": {"pending": 2}, "kiosk_id": "k1"}
+            "clock_synchronised": False, "kiosk_id": "k1",
+            "store": {"pending": 2, "oldest_pending_age_s": 125.0, "quarantined": 1,
+                      "last_sync_error": "connection refused"}}
     text = report.render_status(snap)
     lines = dict(line.split(None, 1) if not line.startswith(("disk", "pending"))
                  else (line[:14].strip(), line[14:].strip()) for line in text.splitlines())
@@ -63,6 +65,7 @@ def test_status_text_covers_the_snapshot() -> None:
     assert lines["sessions"].strip() == "captured 12, mouth 3"
     assert "20.0 GB" in text and "NOT synchronised" in text and "pending upload" in text
     assert "kiosk_id" in text and "store" not in lines
+    assert "oldest pending 2m 5s; 1 quarantined; last error: connection refused" in text
     faulty = report.render_status({"stage": "fault", "fault": "model 'eye_state' is missing"})
     assert "out of service: model 'eye_state' is missing" in faulty
 
