@@ -138,18 +138,13 @@ class SeaweedS3:
 
     def objects(self, prefix: str = "") -> dict[str, bytes]:
         client = self.client()
-        out: dict[str, bytes] = {}
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                      Prefix=prefix):
-            for obj in page.get("Contents", []):
-                out[obj["Key"]] = client.get_object(Bucket=self.bucket,
-                                                    Key=obj["Key"])["Body"].read()
-        return out
+        return {key: client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                for key in self.keys(prefix)}
+
+    def listing(self, prefix: str = "") -> list[dict[str, Any]]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                        Prefix=prefix)
+        return [obj for page in pages for obj in page.get("Contents", [])]
 
     def keys(self, prefix: str = "") -> list[str]:
-        client = self.client()
-        keys: list[str] = []
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                      Prefix=prefix):
-            keys += [obj["Key"] for obj in page.get("Contents", [])]
-        return keys
+        return [obj["Key"] for obj in self.listing(prefix)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import uuid
 from pathlib import Path
 
@@ -27,13 +28,21 @@ def clock_synchronised() -> bool:
     """The kernel's NTP state (set by chrony, timesyncd, ntpd); False when unknown."""
     if TIMESYNC_FLAG.exists():
         return True
-    name = ctypes.util.find_library("c")
-    if name is None:
+    libc = _libc()
+    if libc is None:
         return False
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        buf = ctypes.create_string_buffer(_TIMEX_SIZE)
-        state = libc.adjtimex(buf)
-    except (OSError, AttributeError):
+        state = libc.adjtimex(ctypes.create_string_buffer(_TIMEX_SIZE))
+    except AttributeError:
         return False
     return state not in (-1, TIME_ERROR)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """Looked up once: find_library runs ldconfig, far too slow for every capture."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name, use_errno=True) if name else None
+    except OSError:
+        return None
