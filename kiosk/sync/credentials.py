@@ -32,9 +32,9 @@ def _from_file(path: Path) -> S3Credentials:
         parser.read_string(path.read_text(), source=str(path))
     except OSError as e:
         raise SyncAuthError(f"credentials file {path} cannot be read: {e.strerror}") from e
-    except configparser.Error as e:
+    except configparser.Error:
         # the parser's message may quote a line of the file: do not pass it on
-        raise SyncAuthError(f"credentials file {path} is not in the AWS format") from e
+        raise SyncAuthError(f"credentials file {path} is not in the AWS format") from None
     sections = parser.sections()
     name = "default" if "default" in sections else (sections[0] if sections else "")
     section = parser[name] if name else {}
