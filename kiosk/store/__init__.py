@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiosk.config import Config
+from kiosk.errors import StoreError
 from kiosk.store import crypto
 from kiosk.store.capture_store import CaptureStore, RepairReport
 from kiosk.store.index import CaptureRow
@@ -39,6 +40,10 @@ def resolve_public_key(cfg: Config, root: Path, emulator: bool) -> Path:
         return SYSTEM_PUBLIC_KEY
     dev = root / "dev-keys"
     if not (dev / crypto.PUBLIC_NAME).exists():
+        try:
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)  # before the key folder does
+        except OSError as e:
+            raise StoreError(f"cannot create the state directory {root}: {e.strerror}") from e
         crypto.generate_keypair(dev, force=True)
         log.warning("emulator: generated a development key pair in %s", dev)
     return dev / crypto.PUBLIC_NAME

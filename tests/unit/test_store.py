@@ -186,6 +186,7 @@ def test_open_store_in_emulator_makes_a_dev_key(tmp_path):
     s = open_store(cfg, emulator=True)
     s.check_ready()
     assert (tmp_path / "st/dev-keys/capture_private.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "st").stat().st_mode & 0o777 == 0o700
     s.close()
     cfg = config.parse({"store": {"dir": str(tmp_path / "pi"), "reserve_mb": 0,
                                   "public_key": str(tmp_path / "absent.key")}})
