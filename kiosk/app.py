@@ -14,7 +14,7 @@ from typing import Any
 
 from kiosk import messages
 from kiosk.config import Config
-from kiosk.daemon import Kiosk, clock_synchronised, disk_free_mb
+from kiosk.daemon import Kiosk
 from kiosk.errors import HardwareError, HardwareUnavailableError, KioskError, StoreError
 from kiosk.loop import FixedRateLoop
 from kiosk.vision import stack
@@ -87,19 +87,27 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
     stall_after = float(os.environ.get("KIOSK_TEST_STALL_AFTER_S", "0") or 0)
     started = time.monotonic()
     last_status = 0.0
+    ready = False
 
     def iteration(now: float) -> bool:
-        nonlocal last_status
+        nonlocal last_status, ready
         if stall_after and now - started > stall_after:
             stop.wait()  # test hook: a stalled loop must stop feeding the watchdog
         healthy = kiosk.iteration(now)
+        if not ready:
+            # after the first iteration: the camera has been opened (or its fault is on
+            # screen). A faulted kiosk still reports READY: it is up, showing out-of-service
+            # and answering `kiosk status`, rather than crash-looping under systemd.
+            ready = True
+            notifier.ready()
         if kiosk.quit_requested or seconds is not None and now - started >= seconds:
             stop.set()
         if now - last_status >= 1.0:
             last_status = now
             s = loop.stats
+            fault = f" fault: {kiosk.session.fault_reason}" if kiosk.session.fault_reason else ""
             notifier.status(f"{kiosk.session.stage} fps={s.fps:.1f} lag={s.lag_s * 1000:.0f}ms "
-                            f"overruns={s.overruns}")
+                            f"overruns={s.overruns}{fault}")
         return healthy
 
     loop = FixedRateLoop(1 / cfg.loop.fps, iteration, time.monotonic,
@@ -109,12 +117,7 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
         snap = dict(kiosk.status)
         s = loop.stats
         snap.update(fps=round(s.fps, 2), lag_ms=round(s.lag_s * 1000, 1), overruns=s.overruns,
-                    busy_median_ms=round(s.busy_median_s * 1000, 2),
-                    clock_synchronised=clock_synchronised())
-        if kiosk.store is not None:
-            snap["store"] = kiosk.store.stats()
-            snap["pending_sync"] = snap["store"].get("pending")
-            snap["disk_free_mb"] = round(disk_free_mb(Path(kiosk.store.root)), 1)
+                    busy_median_ms=round(s.busy_median_s * 1000, 2))
         return snap
 
     server = ControlServer(socket_path(cfg, emulator=emulator), {"status": status})
@@ -122,7 +125,6 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
         server.start()
     except OSError as e:
         log.warning("control socket unavailable: %s", e)
-    notifier.ready()
     log.info("kiosk running (%s mode, %.0f fps)", "emulator" if emulator else "pi", cfg.loop.fps)
     try:
         loop.run()

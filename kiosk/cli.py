@@ -170,8 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         path = getattr(args, "file", None) if args.command == "config" else args.config
         cfg = config_mod.load(path or args.config)
     except ConfigError as e:
-        print(f"kiosk: {e}", file=sys.stderr)
-        return 2
+        if args.command != "doctor":
+            print(f"kiosk: {e}", file=sys.stderr)
+            return 2
+        # doctor reports a bad config as one of its checks and goes on with the defaults
+        args.config_error = str(e)
+        cfg = config_mod.Config()
     try:
         return int(args.func(args, cfg))
     except KioskError as e:

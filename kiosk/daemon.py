@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
-import shutil
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
@@ -15,17 +12,20 @@ from typing import Any
 import numpy as np
 
 from kiosk.config import Config
+from kiosk.control.system import disk_free_mb
 from kiosk.domain import Frame, Observation
 from kiosk.errors import CameraError, KioskError, StoreError
 from kiosk.hardware.interfaces import Camera, Display, Leds
 from kiosk.messages import Catalogue
 from kiosk.screens import to_screen
 from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
+from kiosk.store.clock import clock_synchronised
 from kiosk.vision.stack import VisionStack
 
 log = logging.getLogger(__name__)
 
 CAMERA_RETRY_S = 5.0
+SLOW_STATUS_S = 5.0
 # Frames kept for the selfie: the best one is chosen from the last second of CAPTURE.
 FRAME_RING = 64
 
@@ -70,6 +70,8 @@ class Kiosk:
         self._stills: dict[int, np.ndarray] = {}
         self._static_fault = fault or self._initial_fault()
         self.status: dict[str, Any] = {}
+        self._slow: dict[str, Any] = {}
+        self._slow_at = 0.0
         if self._static_fault:
             self.session.fault(self._static_fault, self.started)
 
@@ -217,7 +219,18 @@ class Kiosk:
         self.display.render(screen, image, face)
 
     def _publish(self, now: float) -> None:
-        """A fresh dict each time: the control socket thread only ever reads a snapshot."""
+        """A fresh dict each time: the control socket thread only ever reads a snapshot.
+
+        The slower facts (store index, disk, clock) are refreshed every few seconds here on
+        the loop thread, so the control thread never touches the store itself."""
+        if now >= self._slow_at:
+            self._slow_at = now + SLOW_STATUS_S
+            self._slow = {"clock_synchronised": clock_synchronised()}
+            if self.store is not None:
+                store = self.store.stats()
+                free = disk_free_mb(Path(self.store.root))
+                self._slow.update(store=store, pending_sync=store.get("pending"),
+                                  disk_free_mb=None if free is None else round(free, 1))
         self.status = {
             "stage": str(self.session.stage),
             "fault": self.session.fault_reason,
@@ -225,6 +238,7 @@ class Kiosk:
             "outcomes": dict(self.outcomes),
             "captures": self.captures,
             "models": dict(self.vision.versions) if self.vision else {},
+            **self._slow,
         }
 
     # -- shutdown -------------------------------------------------------------------------
@@ -244,21 +258,3 @@ class Kiosk:
             self.leds.close()
         if self.display is not None:
             self.display.close()
-
-
-def disk_free_mb(path: Path) -> float:
-    try:
-        return shutil.disk_usage(path).free / 2**20
-    except OSError:
-        return float("nan")
-
-
-def clock_synchronised() -> bool | None:
-    """True/False from systemd-timesyncd's flag file; None when it cannot be known."""
-    if os.path.exists("/run/systemd/timesync/synchronized"):
-        return True
-    return None if not os.path.isdir("/run/systemd") else False
-
-
-def monotonic() -> float:
-    return time.monotonic()

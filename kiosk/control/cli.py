@@ -51,6 +51,7 @@ def complete_status(snap: dict[str, Any], cfg: Config,
 
 def cmd_doctor(args: argparse.Namespace, cfg: Config) -> int:
     ctx = doctor.gather(cfg, getattr(args, "config", None))
+    ctx.config_error = getattr(args, "config_error", "")
     checks = doctor.run_checks(ctx)
     print(report.render_json(checks) if args.json else report.render_text(checks))
     return report.exit_code(checks)

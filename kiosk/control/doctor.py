@@ -41,6 +41,7 @@ class Context:
     service: str | None = None  # systemctl is-active kiosk.service
     daemon: dict[str, Any] | None = None  # the daemon's status reply, if it answered
     daemon_error: str = ""
+    config_error: str = ""  # the config did not load; the other checks ran on defaults
 
     @property
     def hands_off(self) -> bool:
@@ -68,6 +69,9 @@ def gather(cfg: config_mod.Config, config_path: Path | None = None,
 def check_config(ctx: Context) -> list[Check]:
     where = ctx.config_path or Path(ctx.environ.get("KIOSK_CONFIG", config_mod.DEFAULT_PATH))
     source = str(where) if where.is_file() else f"defaults ({where} does not exist)"
+    if ctx.config_error:
+        return [Check.fail("config", ctx.config_error,
+                           "fix the keys named above; `kiosk config validate FILE` rechecks")]
     detail = f"{source}; hardware = {ctx.cfg.hardware}"
     if not ctx.emulator and not where.is_file():
         return [Check.warn("config", detail, "copy /etc/kiosk/kiosk.toml.example to "
