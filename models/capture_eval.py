@@ -65,10 +65,28 @@ def report(name: str, observations: list[Observation], cfg: CaptureConfig) -> No
           f"\n      p5/p50/p95: {pct}")
 
 
+def chosen(name: str, observations: list[Observation], cfg: CaptureConfig, window: int) -> None:
+    """What CAPTURE would store from each run of `window` consecutive frames."""
+    picks = []
+    for i in range(0, len(observations) - window + 1, window):
+        best = capture.best(o for o in observations[i:i + window]
+                            if not capture.failures(o, cfg))
+        if best is not None:
+            picks.append(capture.scores(best))
+    if not picks:
+        print(f"  chosen ({name}): no window had an eligible frame")
+        return
+    cols = "  ".join(f"{k} {min(p[k] for p in picks):.3g}..{max(p[k] for p in picks):.3g}"
+                     for k in SCORES)
+    print(f"  chosen ({name}): {len(picks)}/{len(observations) // window} windows of {window} "
+          f"frames gave a selfie; ranges: {cols}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("inputs", type=Path, nargs="+")
     ap.add_argument("--every", type=int, default=1, help="use every n-th frame")
+    ap.add_argument("--window", type=int, default=15, help="frames per CAPTURE buffer")
     args = ap.parse_args(argv)
     cfg = config.parse({})
     pipeline = stack.build(cfg).pipeline
@@ -84,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline.reset()
                 obs.append(pipeline.process(Frame(degrade(im), i / 15, i)))
             report(name, obs, cfg.capture)
+            if name == "as is" and len(obs) >= args.window:
+                chosen(name, obs, cfg.capture, args.window)
     return 0
 
 
