@@ -23,7 +23,7 @@ from kiosk.store import CaptureStore, open_store
 from kiosk.store.index import PENDING, QUARANTINED, SYNCED
 from kiosk.sync import cli as sync_cli
 from kiosk.sync.daemon import SyncRunner, build_uploader
-from kiosk.sync.uploader import object_key
+from kiosk.sync.uploader import PassResult, object_key
 from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedS3, weed_binary
 from tests.storehelp import SMALL, decrypt_jpeg, keypair
 
@@ -209,7 +209,13 @@ def test_server_killed_mid_upload(own_s3, kiosk_factory, fast_disk):
     assert 25 <= counts.get(SYNCED, 0) < 200 and counts.get(PENDING, 0) > 0
     assert "cannot reach" in k.store.stats()["last_sync_error"]
     own_s3.start()
-    totals = k.runner.drain()
+    # A freshly restarted SeaweedFS may time out a request or two while it recovers from the
+    # kill: retry as the daemon does, with its back-off.
+    for _ in range(10):
+        totals = k.runner.drain()
+        if totals.error is None:
+            break
+        time.sleep(k.runner.next_delay(PassResult(error=totals.error)))
     assert totals.error is None
     k.check_delivered_once(ids)  # 0 lost, 0 duplicated
 
