@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import time
@@ -182,7 +184,12 @@ class PygameDisplay:
             return
         self._saved.add(key)
         self._shot_count += 1
-        self.save_screenshot(self.screenshots / f"{self._shot_count:04d}_{screen.kind}.png")
+        name = f"{self._shot_count:04d}_{screen.kind}.png"
+        self.save_screenshot(self.screenshots / name)
+        # what each picture says, for people and tests that cannot read pixels
+        entry = {"file": name, **dataclasses.asdict(screen)}
+        with (self.screenshots / "screens.jsonl").open("a") as index:
+            index.write(json.dumps(entry) + "\n")
 
     def save_screenshot(self, path: Path) -> None:
         try:
