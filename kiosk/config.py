@@ -86,7 +86,7 @@ class LivenessConfig:
 @dataclass(frozen=True)
 class OcclusionConfig:
     duration_s: float = _f(2.0, lo=0.2, hi=30, doc="seconds of clear face needed")
-    threshold: float = _f(0.5, lo=0.01, hi=0.99, doc="smoothed p(blocked) that names a region")
+    threshold: float = _f(0.4, lo=0.01, hi=0.99, doc="smoothed p(blocked) naming a region")
     timeout_s: float = _f(20.0, lo=1, hi=600)
     window_s: float = _f(0.5, lo=0.0, hi=5, doc="p(blocked) is averaged over this many seconds")
     min_frames: int = _f(3, lo=1, hi=60, doc="frames in the window before a region is judged")

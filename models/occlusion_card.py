@@ -95,7 +95,9 @@ below was measured by that recipe on **real held-out images** (test split), neve
 - Why one multi-head model on the face instead of one model per region crop: one invoke per
   frame instead of six, and the heads see the context that separates a worn mask (nose and
   mouth together, mask edges on the cheeks) from a hand, or sunglasses from clear glasses.
-  The eyes share weights through mirroring: every training crop is flipped at random with the
+  Large faces are cut at a multiple of the size and area-averaged down
+  (`kiosk.vision.regions.face_crop`, used by the recipe too), so glasses frames and hair
+  do not alias. The eyes share weights through mirroring: every training crop is flipped at random with the
   left/right labels swapped.
 - Size **{report["size_bytes"]:,} bytes**. Latency per face: **{report["latency_ms"]:.3f} ms** for
   `RegionModel.predict_crop` (quantise, two invokes, average), {report["invoke_ms"]:.3f} ms per

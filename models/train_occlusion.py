@@ -33,8 +33,9 @@ import occlusion_data as od  # noqa: E402
 import occlusion_synth as synth  # noqa: E402
 
 from kiosk.domain import REGIONS  # noqa: E402
-from kiosk.vision.crops import FACE, crop  # noqa: E402
+from kiosk.vision.crops import FACE  # noqa: E402
 from kiosk.vision.manifest import sha256_of  # noqa: E402
+from kiosk.vision.regions import face_crop  # noqa: E402
 
 log = logging.getLogger("train_occlusion")
 
@@ -101,7 +102,7 @@ def sample(
             occ = synth.occlude(ctx, face, rng, other)
             ctx = occ.image
             lab = np.array(synth.region_labels(occ.coverage, tuple(int(v) for v in lab)), np.int8)
-    x = crop(ctx, face, FACE)
+    x = face_crop(ctx, face)
     if rng.random() < 0.5:
         x, lab = x[:, ::-1], lab[SWAP]
     return photometric(np.ascontiguousarray(x), rng), lab
@@ -133,7 +134,7 @@ def build_epoch(
 
 def eval_crops(data: dict[str, np.ndarray], idx: np.ndarray) -> np.ndarray:
     return np.stack(
-        [crop(data["context"][i], od.face_from_points(data["points"][i]), FACE) for i in idx]
+        [face_crop(data["context"][i], od.face_from_points(data["points"][i])) for i in idx]
     )
 
 

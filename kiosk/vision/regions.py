@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from kiosk.domain import REGIONS, Face
@@ -13,6 +16,21 @@ from kiosk.vision.manifest import ModelSpec
 from kiosk.vision.runtime import TFLiteModel
 
 MODEL_NAME = "occlusion_regions"
+
+# Largest downscale the plain bilinear crop may do; beyond it the crop is cut at a multiple of
+# the size and area-averaged down. Without this, close faces alias (fine hair, glasses frames
+# turn into noise) and clean eyes were named blocked three times as often on NUAA frames.
+MAX_DIRECT_SHRINK = 1.5
+
+
+def face_crop(image: np.ndarray, face: Face) -> np.ndarray:
+    """The model's input: `crops.FACE` of `face`, anti-aliased for large faces."""
+    px_per_eye_distance = FACE.out[0] / FACE.size[0]
+    k = max(1, math.ceil(face.eye_distance / px_per_eye_distance / MAX_DIRECT_SHRINK))
+    if k == 1:
+        return crop(image, face, FACE)
+    big = crop(image, face, replace(FACE, out=(FACE.out[0] * k, FACE.out[1] * k)))
+    return cv2.resize(big, FACE.out, interpolation=cv2.INTER_AREA)
 
 
 class RegionModel:
@@ -73,7 +91,7 @@ class RegionModel:
 
     def predict(self, image: np.ndarray, face: Face) -> dict[str, float]:
         """p(blocked) per region of `face` in an RGB uint8 frame."""
-        return self.predict_crop(crop(image, face, FACE))
+        return self.predict_crop(face_crop(image, face))
 
 
 def _mirror_name(region: str) -> str:

@@ -1,0 +1,87 @@
+"""Region model + OCCLUSION logic on real held-out dataset photos: masks name nose and mouth,
+sunglasses name both eyes, clean live faces pass. Images come from the recipe's test split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk.messages import load
+from kiosk.session.occlusion import OcclusionCheck, prompt
+from kiosk.vision.detector import FaceDetector
+from kiosk.vision.manifest import load_manifest
+from kiosk.vision.regions import RegionModel
+from tests.conftest import read_rgb
+
+pytestmark = [pytest.mark.replay, pytest.mark.dataset]
+
+N = 24  # images per set: enough for a rate, a few seconds to run
+
+
+@pytest.fixture(scope="module")
+def regions(models_dir: Path) -> RegionModel:
+    return RegionModel.from_specs(load_manifest(models_dir), models_dir)
+
+
+def spread(paths: list[Path], n: int = N) -> list[Path]:
+    """n files evenly spread over a sorted list (deterministic, not hand-picked)."""
+    paths = sorted(paths)
+    return [paths[i] for i in np.linspace(0, len(paths) - 1, min(n, len(paths))).astype(int)]
+
+
+def verdicts(paths: list[Path], detector: FaceDetector, regions: RegionModel) -> list[list[str]]:
+    """Blocked parts per photo, as the session would name them after a steady 1 s view."""
+    out = []
+    for path in paths:
+        image = read_rgb(path)
+        faces = detector.detect(image)
+        if not faces:
+            continue
+        p = regions.predict(image, max(faces, key=lambda f: f.eye_distance))
+        check = OcclusionCheck(duration_s=0.5, threshold=regions.threshold)
+        for i in range(15):  # a still photo held in front of the camera
+            check.update(i / 15, p)
+        out.append(check.blocked_parts)
+    return out
+
+
+def test_masked_faces_name_nose_and_mouth(
+    datasets: Path, detector: FaceDetector, regions: RegionModel
+) -> None:
+    # celebrity-name groups and `Screenshot_` files are in the recipe's test split
+    folder = datasets / "occlusion" / "masks" / "with_mask"
+    paths = spread(list(folder.glob("Screenshot_*.jpg")))
+    named = verdicts(paths, detector, regions)
+    assert len(named) >= N * 0.8
+    hits = [{"nose", "mouth"} <= set(parts) for parts in named]
+    assert np.mean(hits) >= 0.85, named
+    cat = load("en")
+    key, params = prompt(next(p for p, h in zip(named, hits, strict=True) if h), cat)
+    assert cat.text(key, **params).startswith("Please remove your mask")
+
+
+def test_sunglasses_name_both_eyes(
+    datasets: Path, detector: FaceDetector, regions: RegionModel
+) -> None:
+    paths = spread(
+        list((datasets / "occlusion" / "sunglasses" / "images" / "selfies_7").glob("*.jpg"))
+    )
+    named = verdicts(paths, detector, regions)
+    assert len(named) >= N * 0.8
+    both = [{"left_eye", "right_eye"} <= set(parts) for parts in named]
+    assert np.mean(both) >= 0.75, named
+
+
+def test_clean_live_faces_pass(
+    datasets: Path, detector: FaceDetector, regions: RegionModel
+) -> None:
+    # NUAA subjects 0004 and 0007 are test subjects; some frames show clear glasses
+    folder = datasets / "spoof" / "nuaa" / "ClientRaw"
+    paths = spread(list((folder / "0004").glob("*.jpg")), 4 * N)
+    paths += spread(list((folder / "0007").glob("*.jpg")), 4 * N)
+    named = verdicts(paths, detector, regions)
+    assert len(named) == len(paths)
+    # the recipe measured 1-2% per-frame eye false blocks on these subjects (thick frames)
+    assert np.mean([parts == [] for parts in named]) >= 0.95, named
