@@ -276,8 +276,9 @@ def parse(data: dict[str, Any]) -> Config:
 def load(path: Path | None = None, environ: typing.Mapping[str, str] | None = None) -> Config:
     """Load the config file (missing default file = all defaults) plus env overrides."""
     environ = os.environ if environ is None else environ
-    explicit = path is not None or "KIOSK_CONFIG" in environ
-    path = path or Path(environ.get("KIOSK_CONFIG", DEFAULT_PATH))
+    from_env = environ.get("KIOSK_CONFIG", "")
+    explicit = path is not None or bool(from_env)
+    path = path or Path(from_env or DEFAULT_PATH)
     data: dict[str, Any] = {}
     try:
         data = tomllib.loads(path.read_text())

@@ -1,0 +1,94 @@
+"""Whole sessions over recorded real frames: the demo clip, and printed photos (NUAA)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Config
+from kiosk.replay import replay
+from kiosk.vision import stack
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.replay
+
+STAGE_ORDER = ["idle", "position", "liveness", "occlusion", "capture", "result"]
+
+
+@pytest.fixture(scope="module")
+def vision():
+    built = stack.build(Config())
+    if built.missing:
+        pytest.fail(f"models missing: {built.missing}")
+    return built
+
+
+def test_replay_cli_captures_the_demo_clip_through_every_stage():
+    proc = subprocess.run(
+        [sys.executable, "-m", "kiosk", "replay", str(ROOT / "kiosk/assets/demo.mp4"),
+         "--seed", "3", "--json"],
+        capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "KIOSK_CONFIG"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert set(result) >= {"outcome", "reason", "liveness_passed", "blocked_parts", "stages"}
+    assert result["outcome"] == "captured" and result["liveness_passed"] is True
+    assert result["blocked_parts"] == []
+    stages = [s["stage"] for s in result["stages"]]
+    assert stages == STAGE_ORDER
+    times = [s["t"] for s in result["stages"]]
+    assert times == sorted(times) and times[-1] < 60
+
+
+def test_replay_is_deterministic_for_a_seed(vision):
+    path = ROOT / "kiosk/assets/demo.mp4"
+    a = replay(vision.pipeline, Config(), path, seed=11)
+    b = replay(vision.pipeline, Config(), path, seed=11)
+    assert a == b
+
+
+def test_replay_without_a_face_says_so(vision, tmp_path):
+    import cv2
+    import numpy as np
+
+    for i in range(5):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), np.full((240, 320, 3), 90, np.uint8))
+    result = replay(vision.pipeline, Config(), tmp_path, fps=15, max_s=5)
+    assert result["outcome"] == "no_face" and result["liveness_passed"] is False
+
+
+def nuaa_sequences(root: Path) -> dict[str, list[Path]]:
+    """Frames grouped by (subject, glasses, position, session), in capture order."""
+    seqs: dict[str, list[Path]] = defaultdict(list)
+    for f in root.glob("*/*.jpg"):
+        key, _, pic = f.stem.rpartition("_")
+        seqs[key].append(f)
+    return {k: sorted(v, key=lambda p: int(p.stem.rpartition("_")[2])) for k, v in seqs.items()}
+
+
+@pytest.mark.dataset
+def test_no_printed_photo_sequence_passes_liveness(vision, datasets, tmp_path):
+    """Every NUAA ImposterRaw sequence (printed photos moved, bent and tilted in front of the
+    camera), looped for up to 60 simulated seconds: none may pass the blink challenge."""
+    seqs = nuaa_sequences(datasets / "spoof/nuaa/ImposterRaw")
+    assert len(seqs) >= 80
+    passed, outcomes = [], defaultdict(int)
+    for n, (key, frames) in enumerate(sorted(seqs.items())):
+        folder = tmp_path / key
+        folder.mkdir()
+        for i, f in enumerate(frames):
+            (folder / f"{i:04d}.jpg").symlink_to(f)
+        # the kept imposter frames are every 6th of the capture: about 5 per second
+        result = replay(vision.pipeline, Config(), folder, fps=5, seed=n)
+        outcomes[result["outcome"]] += 1
+        if result["liveness_passed"]:
+            passed.append(key)
+    assert passed == [], f"printed photos passed liveness: {passed}"
+    assert outcomes["captured"] == 0
