@@ -80,7 +80,7 @@ class LivenessConfig:
     window_min_s: float = _f(5.0, lo=1, hi=60, doc="shortest time allowed for the blinks")
     window_max_s: float = _f(8.0, lo=1, hi=60)
     settle_s: float = _f(0.4, lo=0, hi=5, doc="blinks this soon after the prompt don't count")
-    quiet_s: float = _f(1.0, lo=0, hi=5, doc="no further blink this long after the last one to pass")
+    quiet_s: float = _f(1.0, lo=0, hi=5, doc="blink-free time after the last blink to pass")
 
 
 @dataclass(frozen=True)

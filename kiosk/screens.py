@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from kiosk.hardware.interfaces import Screen
 from kiosk.messages import Catalogue
-from kiosk.session.machine import Prompt
+from kiosk.session.machine import BLOCKED_KEY, Prompt
+from kiosk.session.occlusion import prompt as occlusion_prompt
 
 
 def to_screen(prompt: Prompt, cat: Catalogue, fault_reason: str = "") -> Screen:
     if prompt.kind == "out_of_service":
         return Screen("out_of_service", cat.text("fault.prompt"),
                       fault_reason or cat.text("fault.hint"))
-    params = dict(prompt.params)
+    key, params = prompt.key, dict(prompt.params)
+    if key == BLOCKED_KEY:
+        key, params = occlusion_prompt(list(prompt.highlight), cat)
     return Screen(
         kind=prompt.kind,
-        prompt=cat.get(prompt.key, prompt.key, **params),
+        prompt=cat.get(key, key, **params),
         hint=cat.get(prompt.hint, "", **params) if prompt.hint else "",
         progress=prompt.progress,
         highlight=prompt.highlight,

@@ -97,8 +97,8 @@ below was measured by that recipe on **real held-out images** (test split), neve
   mouth together, mask edges on the cheeks) from a hand, or sunglasses from clear glasses.
   Large faces are cut at a multiple of the size and area-averaged down
   (`kiosk.vision.regions.face_crop`, used by the recipe too), so glasses frames and hair
-  do not alias. The eyes share weights through mirroring: every training crop is flipped at random with the
-  left/right labels swapped.
+  do not alias. The eyes share weights through mirroring: every training crop is flipped at
+  random with the left/right labels swapped.
 - Size **{report["size_bytes"]:,} bytes**. Latency per face: **{report["latency_ms"]:.3f} ms** for
   `RegionModel.predict_crop` (quantise, two invokes, average), {report["invoke_ms"]:.3f} ms per
   single invoke (LiteRT {args["runtime"]}, 1 thread, {report["machine"]}), measured by the recipe.

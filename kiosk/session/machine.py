@@ -20,13 +20,14 @@ from kiosk.session import capture, guidance
 from kiosk.session.continuity import Continuity
 from kiosk.session.liveness import Challenge, LivenessCheck, new_challenge
 from kiosk.session.occlusion import OcclusionCheck
-from kiosk.session.occlusion import prompt as occlusion_prompt
 from kiosk.vision.blink import BlinkDetector
 
 # Capture waits this long past the countdown for one eligible frame before giving up.
 CAPTURE_GRACE_S = 3.0
 # "Please stay in front of the camera" stays up this long after continuity was lost.
 NOTICE_S = 2.0
+# Prompt key for "these parts are covered"; the exact sentence depends on which parts.
+BLOCKED_KEY = "occlusion.blocked"
 
 
 class Stage(StrEnum):
@@ -237,8 +238,9 @@ class Session:
             self._show_result(False, "occlusion_timeout", now, outcome="rejected")
             return
         if self._blocked:
-            key, params = occlusion_prompt(list(self._blocked))
-            self.prompt = Prompt("live", key, "", params, highlight=self._blocked)
+            # the sentence naming the parts is chosen where the catalogue is (kiosk.screens)
+            self.prompt = Prompt("live", BLOCKED_KEY, "occlusion.blocked_hint",
+                                 highlight=self._blocked)
         else:
             self.prompt = Prompt("live", "occlusion.checking", "occlusion.checking_hint",
                                  progress=check.progress)

@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
+from kiosk import messages
 from kiosk.config import Config
 from kiosk.domain import Eyes, Face, Observation, Quality
-from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
+from kiosk.screens import to_screen
 from kiosk.session.guidance import advice
+from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
 
 pytestmark = pytest.mark.unit
 
@@ -186,7 +188,10 @@ def test_blocked_mouth_and_nose_are_named_then_time_out():
     run.until(lambda t: obs(t, face_at(), regions=masked), 2)
     assert run.session.stage == Stage.OCCLUSION
     assert set(run.session.prompt.highlight) == {"nose", "mouth", "chin"}
-    assert run.session.prompt.key == "occlusion.mask"
+    assert run.session.prompt.key == "occlusion.blocked"
+    screen = to_screen(run.session.prompt, messages.load("en"))
+    assert screen.prompt == "Please remove your mask — your nose, mouth and chin are covered"
+    assert screen.highlight == ("nose", "mouth", "chin")
     run.until(lambda t: obs(t, face_at(), regions=masked), 30,
               lambda s: s.stage == Stage.RESULT)
     [end] = run.ended()
@@ -199,7 +204,7 @@ def test_uncovering_in_time_passes():
     run.to_liveness()
     run.blink_as_asked()
     run.until(lambda t: obs(t, face_at(), regions=dict(CLEAR, left_eye=0.9)), 2)
-    assert run.session.prompt.key == "occlusion.left_eye"
+    assert to_screen(run.session.prompt, messages.load("en")).prompt == "Your left eye is covered"
     run.until(lambda t: obs(t, face_at()), 8, lambda s: s.stage == Stage.RESULT)
     assert run.ended()[-1].outcome == "captured"
 
