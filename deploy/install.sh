@@ -134,7 +134,7 @@ install_python_package() {
     "$VENV/bin/pip" install --disable-pip-version-check --upgrade \
         --upgrade-strategy only-if-needed -c "$PREFIX/constraints.txt" "${SRC}[pi]"
     ln -sf "$VENV/bin/kiosk" /usr/local/bin/kiosk
-    install -m 0644 "$SRC/deploy/README-pi.md" "$PREFIX/README-pi.md"
+    install -m 0644 "$SRC/README.md" "$PREFIX/README.md"
 }
 
 install_config() {

@@ -22,9 +22,9 @@ from kiosk import config as config_mod
 from tests.hil.harness import emulator_config, make_clip
 
 HIL = os.environ.get("KIOSK_HIL") == "1"
-DEFAULT_LOOPBACK = "17:5,27:6,22:13"  # the wiring table in deploy/README-pi.md
+DEFAULT_LOOPBACK = "17:5,27:6,22:13"  # the wiring table in README.md (Raspberry Pi)
 NOT_ON_A_PI = ("real-hardware run: needs a Raspberry Pi with KIOSK_HIL=1 and the loopback "
-               "wires of deploy/README-pi.md (the 'fake' twin of this test runs here)")
+               "wires in README.md (the 'fake' twin of this test runs here)")
 
 
 def parse_loopback(text: str) -> dict[int, int]:
