@@ -273,7 +273,9 @@ def blink_eval(blob: bytes, root: Path, detector: FaceDetector) -> dict[str, int
 
 def update_manifest(path: Path, entry: str) -> None:
     text = path.read_text() if path.exists() else ""
-    text = re.sub(r"\n*\[eye_state\]\n(?:(?!\n\[).)*", "", text, flags=re.S).rstrip("\n")
+    # Drop an old [eye_state] table wherever it is, keep every other table untouched.
+    text = re.sub(r"\[eye_state\]\n(?:(?!\n\[).)*", "", text, flags=re.S)
+    text = re.sub(r"\n{3,}", "\n\n", text).rstrip("\n")
     path.write_text(text + "\n\n" + entry)
 
 
