@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -62,9 +63,12 @@ def test_every_screen_kind_is_saved_once_as_png(display: PygameDisplay, tmp_path
     for screen in screens:
         display.render(screen, GREY, None)
         display.render(screen, GREY, None)  # same screen again: no second file
-    names = sorted(p.name for p in (tmp_path / "shots").iterdir())
+    names = sorted(p.name for p in (tmp_path / "shots").glob("*.png"))
     assert names == ["0001_attract.png", "0002_live.png", "0003_live.png", "0004_result.png",
                      "0005_result.png", "0006_out_of_service.png"]
+    index = [json.loads(line) for line in (tmp_path / "shots" / "screens.jsonl").open()]
+    assert [e["file"] for e in index] == names
+    assert index[-1]["hint"] == "model missing: eye_state"
     lay = display.layout
     for name in names:
         image = load_rgb(tmp_path / "shots" / name)
