@@ -7,11 +7,13 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
-from kiosk import __version__
+from kiosk import __version__, bench
 from kiosk import config as config_mod
+from kiosk.control import cli as control_cli
 from kiosk.errors import ConfigError, KioskError
+from kiosk.store import cli as store_cli
+from kiosk.sync import cli as sync_cli
 
 log = logging.getLogger("kiosk")
 
@@ -137,24 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     msub.add_parser("verify", help="check every model against the manifest").set_defaults(
         func=_cmd_models_verify)
 
-    for module in _plugin_modules():
+    for module in (store_cli, sync_cli, control_cli, bench):
         module.add_commands(sub)
     return p
-
-
-def _plugin_modules() -> list[Any]:
-    """Command groups that live next to the code they drive."""
-    import importlib
-
-    names = ["kiosk.store.cli", "kiosk.sync.cli", "kiosk.control.cli", "kiosk.bench"]
-    mods = []
-    for name in names:
-        try:
-            mods.append(importlib.import_module(name))
-        except ModuleNotFoundError as e:
-            if not e.name or not name.startswith(e.name):
-                raise
-    return mods
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,45 @@
+"""`kiosk bench` runs and reports the documented keys (no speed is asserted: not a test's job)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.emulator
+
+
+def bench(*args: str, tmp_path) -> dict:
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy",
+               KIOSK_CONTROL_SOCKET=str(tmp_path / "control.sock"))
+    env.pop("KIOSK_CONFIG", None)
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "bench", *args, "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+def test_pipeline_bench_has_the_documented_keys(tmp_path):
+    out = bench("--frames", "5", tmp_path=tmp_path)
+    assert {"machine", "frames", "stages", "total", "peak_rss_mb", "startup_s",
+            "models"} <= set(out)
+    assert out["frames"] == 5 and isinstance(out["frames"], int)
+    assert {"cpu", "cores", "python", "runtime", "runtime_version"} <= set(out["machine"])
+    assert {"detect", "eyes", "regions", "quality"} <= set(out["stages"])
+    for stage in out["stages"].values():
+        assert set(stage) == {"median_ms", "p95_ms", "max_ms"}
+        assert 0 < stage["median_ms"] <= stage["p95_ms"] <= stage["max_ms"]
+    assert set(out["total"]) == {"median_ms", "p95_ms", "max_ms", "fps"}
+    assert out["total"]["fps"] > 0 and out["peak_rss_mb"] > 0 and out["startup_s"] > 0
+    assert set(out["models"]) == {"face_detector", "eye_state", "occlusion_regions"}
+    assert all(isinstance(v, int) and v > 0 for v in out["models"].values())
+
+
+def test_loop_bench_reports_rate_overruns_and_cpu(tmp_path):
+    out = bench("--loop", "2", tmp_path=tmp_path)
+    assert out["mode"] == "loop" and out["iterations"] > 0
+    assert {"fps", "overruns", "cpu_percent", "target_fps"} <= set(out)
+    assert out["fault"] == ""
