@@ -18,6 +18,8 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 SCRIPTS = [DEPLOY / "install.sh", DEPLOY / "uninstall.sh"]
+# the set-up script of the README and the CI entry are linted too
+LINTED = [*SCRIPTS, ROOT / "run", ROOT / ".ci" / "run"]
 EXAMPLE = DEPLOY / "kiosk.toml.example"
 
 
@@ -31,7 +33,7 @@ def shell_var(script: Path, name: str) -> str:
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None,
                     reason="shellcheck not installed (apt-get install shellcheck); CI installs it")
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("script", LINTED, ids=lambda p: p.name)
 def test_shellcheck(script: Path) -> None:
     result = subprocess.run(["shellcheck", "--severity=style", "-x", str(script)],
                             capture_output=True, text=True, timeout=60)
