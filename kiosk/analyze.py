@@ -19,8 +19,9 @@ from kiosk.vision.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 
-def record(source: Path, index: int, t: float, obs: Observation, blink: bool) -> dict[str, Any]:
-    return {
+def record(source: Path, index: int, t: float, obs: Observation, blink: bool,
+           with_quality: bool = False) -> dict[str, Any]:
+    rec = {
         "source": str(source),
         "frame": index,
         "t": round(t, 4),
@@ -29,18 +30,21 @@ def record(source: Path, index: int, t: float, obs: Observation, blink: bool) ->
         "eyes": obs.eyes.to_json() if obs.eyes else None,
         "regions": {k: round(v, 4) for k, v in obs.regions.items()} if obs.regions else None,
         "blink": blink,
-        "quality": obs.quality.to_json() if obs.quality else None,
     }
+    if with_quality:
+        rec["quality"] = obs.quality.to_json() if obs.quality else None
+    return rec
 
 
-def analyze_path(pipeline: Pipeline, path: Path) -> Iterator[dict[str, Any]]:
+def analyze_path(pipeline: Pipeline, path: Path,
+                 with_quality: bool = False) -> Iterator[dict[str, Any]]:
     """Records for every frame of one input. A directory holds unrelated photos: each image
     is its own source (frame 0, t 0); a video is one clip, with the blink detector over it."""
     from kiosk.vision.blink import BlinkDetector
 
     if path.is_dir():
         for image in image_files(path):
-            yield from analyze_path(pipeline, image)
+            yield from analyze_path(pipeline, image, with_quality)
         return
     blinks = BlinkDetector()
     pipeline.reset()
@@ -49,15 +53,16 @@ def analyze_path(pipeline: Pipeline, path: Path) -> Iterator[dict[str, Any]]:
         blink = False
         if pipeline.eyes is not None:
             blink = blinks.update(sf.t, obs.eyes if obs.face else None)
-        yield record(sf.source, sf.index, sf.t, obs, blink)
+        yield record(sf.source, sf.index, sf.t, obs, blink, with_quality)
 
 
-def run(cfg: Config, paths: list[Path], out: IO[str] = sys.stdout) -> int:
+def run(cfg: Config, paths: list[Path], out: IO[str] = sys.stdout,
+        with_quality: bool = False) -> int:
     pipeline = stack.build(cfg).pipeline
     failed = 0
     for path in paths:
         try:
-            for rec in analyze_path(pipeline, path):
+            for rec in analyze_path(pipeline, path, with_quality):
                 out.write(json.dumps(rec) + "\n")
         except InputError as e:
             print(f"kiosk analyze: {e}", file=sys.stderr)

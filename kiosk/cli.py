@@ -40,7 +40,7 @@ def _cmd_emulate(args: argparse.Namespace, cfg: config_mod.Config) -> int:
 def _cmd_analyze(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     from kiosk import analyze
 
-    return analyze.run(cfg, args.paths)
+    return analyze.run(cfg, args.paths, with_quality=args.quality)
 
 
 def _cmd_replay(args: argparse.Namespace, cfg: config_mod.Config) -> int:
@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("analyze", help="vision pipeline on images/videos, JSON Lines per frame")
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     s.add_argument("--json", action="store_true", help="JSON Lines output (the only format)")
+    s.add_argument("--quality", action="store_true",
+                   help="add a 'quality' object per frame (size, light, sharpness, pose)")
     s.set_defaults(func=_cmd_analyze)
 
     s = sub.add_parser("replay", help="whole session over a recorded clip, simulated clock")
