@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.config import Config
+from kiosk.demo import demo_source
 from kiosk.errors import CameraError
 from kiosk.hardware.camera_file import FileCamera, FileSourceError
 from kiosk.hardware.camera_pi import PiCamera
@@ -20,10 +21,6 @@ def resolve_source(source: str) -> Path:
     """A file source path; "demo" is the bundled scenario clip."""
     if source != "demo":
         return Path(source).expanduser()
-    try:
-        from kiosk.demo import demo_source
-    except ImportError as e:
-        raise CameraError(f"the demo source is not available in this install ({e})") from e
     path = demo_source()
     if not path.is_file():
         raise CameraError(f"the bundled demo clip is missing: {path}")
