@@ -56,8 +56,9 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
     try:
         from kiosk.store import open_store
 
+        # check_ready() failures (no key, disk full) are the daemon's to re-check; only a
+        # store that cannot even open is a fault for the life of the process
         store = open_store(cfg, emulator=emulator)
-        store.check_ready()
     except StoreError as e:
         faults.append(f"capture store: {e}")
 

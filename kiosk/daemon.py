@@ -74,6 +74,8 @@ class Kiosk:
         self._slow_at = 0.0
         if self._static_fault:
             self.session.fault(self._static_fault, self.started)
+        else:
+            self._store_ok(self.started)  # e.g. a full disk: out of service until it clears
 
     def _initial_fault(self) -> str:
         if self.vision is None:
