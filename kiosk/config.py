@@ -127,6 +127,7 @@ class SessionConfig:
     walk_away_s: float = _f(2.0, lo=0.1, hi=60, doc="no face this long: back to attract")
     result_s: float = _f(4.0, lo=0.5, hi=60, doc="how long the result screen stays")
     seed: int = _f(-1, doc="challenge randomness; -1 = from the OS")
+    max_restarts: int = _f(3, lo=0, hi=100, doc="face lost/swapped this often: session fails")
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ class Session:
     _liveness_passed: bool
     _blocked: tuple[str, ...]
     _notice_until: float
+    _restarts: int
     _blinks: BlinkDetector
     _continuity: Continuity
     _candidates: deque[Observation]
@@ -286,6 +287,11 @@ class Session:
         why = self._continuity.update(obs)
         if why is None:
             return False
+        self._restarts += 1
+        if self._restarts > self.cfg.session.max_restarts:
+            # a face that keeps jumping or changing is not one person standing still
+            self._show_result(False, "face_lost", now, outcome="rejected")
+            return True
         self._notice_until = now + NOTICE_S
         self._start_liveness(now, why)
         self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
@@ -319,6 +325,7 @@ class Session:
         self._liveness_passed = False
         self._blocked = ()
         self._notice_until = 0.0
+        self._restarts = 0
         self._blinks = BlinkDetector()
         self._continuity = Continuity.from_config(self.cfg)
         self._candidates = deque()

@@ -92,3 +92,63 @@ def test_no_printed_photo_sequence_passes_liveness(vision, datasets, tmp_path):
             passed.append(key)
     assert passed == [], f"printed photos passed liveness: {passed}"
     assert outcomes["captured"] == 0
+
+
+class FirstChallengePasses:
+    """Stands in for a person who blinks on cue once: the first challenge of the session
+    passes after a second, any later one must be passed by real blinks. (NUAA people do
+    not blink on cue, and the point here is what happens *after* liveness.)"""
+
+    def __init__(self, real):
+        self.real = real
+        self.made = 0
+
+    def __call__(self, challenge, started_at):
+        check = self.real(challenge, started_at)
+        self.made += 1
+        if self.made == 1:
+            update = check.update
+            check.update = lambda t, blink: "passed" if t - started_at > 1.0 else update(t, blink)
+        return check
+
+
+def compose(tmp_path: Path, parts: list[list[Path]]) -> Path:
+    folder = tmp_path / "composed"
+    folder.mkdir()
+    n = 0
+    for frames in parts:
+        for f in frames:
+            (folder / f"{n:05d}.jpg").symlink_to(f)
+            n += 1
+    return folder
+
+
+@pytest.mark.dataset
+def test_printed_photo_swapped_in_after_liveness_is_never_captured(vision, datasets, tmp_path,
+                                                                  monkeypatch):
+    import kiosk.session.machine as machine
+
+    monkeypatch.setattr(machine, "LivenessCheck", FirstChallengePasses(machine.LivenessCheck))
+    live = nuaa_sequences(datasets / "spoof/nuaa/ClientRaw")["0007_01_05_03"][:40]
+    photo = nuaa_sequences(datasets / "spoof/nuaa/ImposterRaw")["0007_01_00_01"]
+    folder = compose(tmp_path, [live, *[photo] * 8])
+    result = replay(vision.pipeline, Config(), folder, fps=10, seed=1, max_s=14)
+    stages = [s["stage"] for s in result["stages"]]
+    assert result["outcome"] == "rejected" and result["reason"] == "face_lost", result
+    # liveness passed on the live person, then the swap sent the session back to LIVENESS
+    assert stages[:5] == ["idle", "position", "liveness", "occlusion", "liveness"], stages
+    assert "capture" not in stages
+
+
+@pytest.mark.dataset
+def test_unbroken_live_sequence_is_captured_without_a_reset(vision, datasets, tmp_path,
+                                                            monkeypatch):
+    import kiosk.session.machine as machine
+
+    monkeypatch.setattr(machine, "LivenessCheck", FirstChallengePasses(machine.LivenessCheck))
+    live = nuaa_sequences(datasets / "spoof/nuaa/ClientRaw")["0007_01_05_03"]
+    result = replay(vision.pipeline, Config(), compose(tmp_path, [live]), fps=10, seed=1,
+                    max_s=14)
+    stages = [s["stage"] for s in result["stages"]]
+    assert result["outcome"] == "captured", result
+    assert stages == STAGE_ORDER

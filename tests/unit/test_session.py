@@ -273,3 +273,13 @@ def test_same_seed_same_challenge_and_timeline():
         run.to_liveness()
         counts.add(run.session.prompt.params["count"])
     assert counts == {1, 2}
+
+
+def test_a_face_that_keeps_breaking_continuity_ends_the_session():
+    run = Run()
+    run.to_liveness()
+    jumpy = lambda t: obs(t, face_at(cx=220 + 200 * (round(t * 15) % 2)))  # noqa: E731
+    run.until(jumpy, 3, lambda s: s.stage == Stage.RESULT)
+    [end] = run.ended()
+    assert end.outcome == "rejected" and end.reason == "face_lost"
+    assert run.stages.count(Stage.LIVENESS) == 1 + Config().session.max_restarts
