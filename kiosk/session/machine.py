@@ -200,8 +200,8 @@ class Session:
     def _liveness_prompt(self) -> None:
         check = self._liveness_check
         key = "liveness.prompt_one" if check.required == 1 else "liveness.prompt_many"
-        self.prompt = Prompt("live", key, "liveness.hint",
-                             {"count": check.required, "done": check.done},
+        hint = "liveness.progress" if check.done else "liveness.hint"
+        self.prompt = Prompt("live", key, hint, {"count": check.required, "done": check.done},
                              progress=check.progress)
 
     def _liveness(self, obs: Observation, now: float) -> None:
