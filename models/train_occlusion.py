@@ -169,15 +169,37 @@ def build_model(tf):  # type: ignore[no-untyped-def]
     return tf.keras.Model(inp, out)
 
 
-def masked_bce(tf):  # type: ignore[no-untyped-def]
+def masked_bce(tf, eye_pos_weight: float = 1.0):  # type: ignore[no-untyped-def]
+    """BCE over known labels only; blocked eyes (the scarce real positives) may weigh more."""
+    eyes = np.array([r in ("left_eye", "right_eye") for r in REGIONS], np.float32)
+    extra = tf.constant((eye_pos_weight - 1.0) * eyes)
+
     def loss(y_true, y_pred):  # type: ignore[no-untyped-def]
         known = tf.cast(y_true >= 0, tf.float32)
         y = tf.clip_by_value(y_true, 0.0, 1.0)
         p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
         bce = -(y * tf.math.log(p) + (1 - y) * tf.math.log(1 - p))
-        return tf.reduce_sum(bce * known) / tf.maximum(tf.reduce_sum(known), 1.0)
+        weight = known * (1.0 + y * extra)
+        return tf.reduce_sum(bce * weight) / tf.maximum(tf.reduce_sum(known), 1.0)
 
     return loss
+
+
+def training_labels(data: dict[str, np.ndarray], without_mask_eyes_unknown: bool) -> np.ndarray:
+    """Labels the loss sees. `occlusion/masks/without_mask` only promises no mask: some of its
+    people wear sunglasses, so its eye labels may be left out of training. Evaluation keeps the
+    recorded labels (the clean-face false-block numbers stay comparable).
+
+    Off by default: measured (seed 7, 28 epochs) it made the eye heads fire on many more clean
+    faces, so the validation threshold rose to 0.75 and mask recall fell to 88%/93% (nose/mouth);
+    with the validation rule ignoring the same labels, threshold 0.36 gave 6-8% eye false blocks
+    on clean test faces."""
+    labels = data["labels"].copy()
+    if without_mask_eyes_unknown:
+        rows = data["source"] == "masks_without"
+        for r in ("left_eye", "right_eye"):
+            labels[rows, REGIONS.index(r)] = od.UNKNOWN
+    return labels
 
 
 def to_int8(tf, model, rep: np.ndarray) -> bytes:  # type: ignore[no-untyped-def]
@@ -398,10 +420,11 @@ def train(
     model = build_model(tf)
     steps = args.epochs * int(np.ceil(len(train_idx) * 1.4 * (1 + args.synth_share) / 64))
     sched = tf.keras.optimizers.schedules.CosineDecay(3e-3, steps, alpha=0.02)
-    model.compile(tf.keras.optimizers.Adam(sched), masked_bce(tf))
+    model.compile(tf.keras.optimizers.Adam(sched), masked_bce(tf, args.eye_pos_weight))
     xv, yv = eval_crops(data, val), data["labels"][val].astype(np.float32)
+    tdata = {**data, "labels": training_labels(data, args.without_mask_eyes_unknown)}
     for epoch in range(args.epochs):
-        x, y = build_epoch(data, train_idx, rng, args.synth_share)
+        x, y = build_epoch(tdata, train_idx, rng, args.synth_share)
         h = model.fit(
             x, y, batch_size=64, epochs=1, shuffle=True, verbose=0, validation_data=(xv, yv)
         )
@@ -415,7 +438,7 @@ def train(
             time.time() - t0,
         )
     rep_rng = np.random.default_rng(args.seed + 1)
-    rep = build_epoch(data, train_idx, rep_rng, args.synth_share)[0][:400]
+    rep = build_epoch(tdata, train_idx, rep_rng, args.synth_share)[0][:400]
     out.write_bytes(to_int8(tf, model, rep))
     return int(model.count_params())
 
@@ -428,6 +451,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=28)
     ap.add_argument("--synth-share", type=float, default=0.8, help="generated samples per real one")
     ap.add_argument("--max-false-block", type=float, default=0.01, help="on val, per core region")
+    ap.add_argument(
+        "--without-mask-eyes-unknown",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="leave without_mask eye labels out of the loss (that set has sunglasses wearers)",
+    )
+    # 1.5 (32 epochs) measured: eye false blocks 1.1-1.3%, but validation threshold 0.56 and
+    # mask recall 93% on test; 2 (with the option above): threshold 0.84, mask nose 81%
+    ap.add_argument("--eye-pos-weight", type=float, default=1.0, help="loss weight, blocked eyes")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
