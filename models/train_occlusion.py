@@ -1,6 +1,6 @@
 """Train the region occlusion model: one small int8 CNN on the aligned face crop, a head per region.
 
-    PYTHONPATH=. python models/train_occlusion.py [--datasets ../shared/datasets]
+    PYTHONPATH=. python models/train_occlusion.py [--data ../shared/datasets]
 
 Reads real images (faces, masks, sunglasses, NUAA live frames) and synthetic region-labelled
 masks, pastes generated occluders onto clean training faces (models/occlusion_synth.py),
@@ -445,7 +445,8 @@ def train(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    ap.add_argument("--data", "--datasets", dest="datasets", type=Path,
+                    default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "occlusion")
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--epochs", type=int, default=28)
