@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from kiosk.errors import CameraError, KioskError, StoreError
 from kiosk.hardware.interfaces import Camera, Display, Leds
 from kiosk.messages import Catalogue
 from kiosk.screens import to_screen
+from kiosk.session import capture
 from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
 from kiosk.store.clock import clock_synchronised
 from kiosk.vision.stack import VisionStack
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 CAMERA_RETRY_S = 5.0
 SLOW_STATUS_S = 5.0
-# Frames kept for the selfie: the best one is chosen from the last second of CAPTURE.
-FRAME_RING = 64
 
 
 class Kiosk:
@@ -63,11 +62,10 @@ class Kiosk:
         self.captures = 0
         self.quit_requested = False
         self.last_obs: Observation | None = None
-        self._frames: deque[Frame] = deque(maxlen=FRAME_RING)
         self._frame: Frame | None = None
         self._camera_retry = 0.0
         self._recheck_at = 0.0
-        self._stills: dict[int, np.ndarray] = {}
+        self._stills: dict[int, tuple[float, np.ndarray]] = {}
         self._static_fault = fault or self._initial_fault()
         self.status: dict[str, Any] = {}
         self._slow: dict[str, Any] = {}
@@ -106,11 +104,15 @@ class Kiosk:
     def _step(self, obs: Observation, frame: Frame, now: float) -> None:
         if self.session.stage == Stage.IDLE and obs.face is not None and not self._store_ok(now):
             return
-        if self.session.stage == Stage.CAPTURE and self.camera is not None:
-            # the selfie is the full-resolution still of the chosen frame (main stream on a Pi)
-            self._stills[frame.index] = self.camera.still()
-            while len(self._stills) > FRAME_RING:
-                self._stills.pop(next(iter(self._stills)))
+        if (self.session.stage == Stage.CAPTURE and self.camera is not None
+                and not capture.failures(obs, self.cfg.capture)):
+            # The selfie is the full-resolution still of the chosen frame (the main stream on
+            # a Pi, ~9 MB each), so keep stills only of frames that can be chosen: eligible
+            # ones inside the last capture.buffer_s.
+            self._stills[frame.index] = (frame.t, self.camera.still())
+            oldest = frame.t - self.cfg.capture.buffer_s
+            for index in [i for i, (t, _) in self._stills.items() if t < oldest]:
+                del self._stills[index]
         self._act(self.session.step(obs, now), now)
         if self.session.stage != Stage.CAPTURE:
             self._stills.clear()
@@ -156,7 +158,6 @@ class Kiosk:
             return None
         if frame is not None:
             self._frame = frame
-            self._frames.append(frame)
         return frame
 
     def _store_ok(self, now: float) -> bool:
@@ -187,10 +188,10 @@ class Kiosk:
                 self._save(ev, now)
 
     def _save(self, ev: TakeSelfie, now: float) -> None:
-        image = self._stills.pop(ev.index, None)
-        if image is None:
-            frame = next((f for f in self._frames if f.index == ev.index), None)
-            image = frame.image if frame is not None else None
+        still = self._stills.pop(ev.index, None)
+        image = still[1] if still is not None else None
+        if image is None and self._frame is not None and self._frame.index == ev.index:
+            image = self._frame.image  # chosen on the very frame CAPTURE began (countdown 0)
         self._stills.clear()
         if image is None:
             self._act(self.session.capture_failed("capture_failed", now), now)
