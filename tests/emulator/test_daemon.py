@@ -111,7 +111,8 @@ def test_a_vanished_camera_is_a_fault_then_recovers_when_it_is_back(vision, live
     cams[-1].broken = True
     healthy = run(kiosk, clock, 0.5)
     assert kiosk.session.stage == Stage.FAULT and "camera failed" in kiosk.session.fault_reason
-    assert cams[0].closed and not healthy[-1]  # unhealthy: the watchdog is not fed
+    # the loop stays healthy: the fault is on screen and retried, a restart would not help
+    assert cams[0].closed and all(healthy)
     assert kiosk.status["stage"] == "fault"
     assert kiosk.session.prompt.kind == "out_of_service"
     run(kiosk, clock, CAMERA_RETRY_S + 1)  # reopened after the retry delay
