@@ -12,6 +12,7 @@ from kiosk import __version__, bench
 from kiosk import config as config_mod
 from kiosk.control import cli as control_cli
 from kiosk.errors import ConfigError, KioskError
+from kiosk.hardware.systemd import setup_logging
 from kiosk.store import cli as store_cli
 from kiosk.sync import cli as sync_cli
 
@@ -148,13 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.INFO
-    try:
-        from kiosk.hardware.systemd import setup_logging
-
-        setup_logging("debug" if args.verbose else "info")
-    except ImportError:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("debug" if args.verbose else "info")
     try:
         path = getattr(args, "file", None) if args.command == "config" else args.config
         cfg = config_mod.load(path or args.config)
@@ -165,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         # doctor reports a bad config as one of its checks and goes on with the defaults
         args.config_error = str(e)
         cfg = config_mod.Config()
+    if not args.verbose:
+        logging.getLogger().setLevel(cfg.log_level.upper())
     try:
         return int(args.func(args, cfg))
     except KioskError as e:
