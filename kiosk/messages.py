@@ -17,13 +17,22 @@ class Catalogue:
         self._texts = texts
         self.lang = lang
 
-    def text(self, key: str, **params: Any) -> str:
+    def _lookup(self, key: str) -> str | None:
         node: Any = self._texts
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
-                raise KeyError(f"no message '{key}' in the '{self.lang}' catalogue")
+                return None
             node = node[part]
-        return str(node).format(**params)
+        return node if isinstance(node, str) else None
+
+    def text(self, key: str, **params: Any) -> str:
+        message = self._lookup(key)
+        if message is None:
+            raise KeyError(f"no message '{key}' in the '{self.lang}' catalogue")
+        return message.format(**params)
+
+    def has(self, key: str) -> bool:
+        return self._lookup(key) is not None
 
     def get(self, key: str, default: str = "", **params: Any) -> str:
         try:

@@ -15,6 +15,9 @@ def to_screen(prompt: Prompt, cat: Catalogue, fault_reason: str = "") -> Screen:
     key, params = prompt.key, dict(prompt.params)
     if key == BLOCKED_KEY:
         key, params = occlusion_prompt(list(prompt.highlight), cat)
+    elif prompt.highlight and cat.has(f"{key}_parts"):
+        # a message that can name the highlighted parts does ("Your mouth stayed covered")
+        key, params = f"{key}_parts", {**params, "parts": cat.join(list(prompt.highlight))}
     return Screen(
         kind=prompt.kind,
         prompt=cat.get(key, key, **params),

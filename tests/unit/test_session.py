@@ -197,6 +197,8 @@ def test_blocked_mouth_and_nose_are_named_then_time_out():
     [end] = run.ended()
     assert end.outcome == "rejected" and end.reason == "occlusion_timeout"
     assert set(end.blocked_parts) == {"nose", "mouth", "chin"}
+    result = to_screen(run.session.prompt, messages.load("en"))
+    assert result.prompt == "Your nose, mouth and chin stayed covered" and result.ok is False
 
 
 def test_uncovering_in_time_passes():
