@@ -285,3 +285,19 @@ def test_a_face_that_keeps_breaking_continuity_ends_the_session():
     [end] = run.ended()
     assert end.outcome == "rejected" and end.reason == "face_lost"
     assert run.stages.count(Stage.LIVENESS) == 1 + Config().session.max_restarts
+
+
+def test_every_message_the_session_can_show_is_in_the_catalogue():
+    cat = messages.load("en")
+    advice_keys = ["no_face", "many_faces", "too_far", "too_close", "off_centre", "too_dark",
+                   "too_bright", "hold_still", "good"]
+    for k in advice_keys:
+        assert cat.has(f"position.{k}") and cat.has(f"position.{k}_hint"), k
+    reasons = ["position_timeout", "liveness_timeout", "liveness_too_many", "occlusion_timeout",
+               "capture_failed", "store_failed", "face_lost", "walked_away"]
+    for r in reasons:
+        assert cat.has(f"reason.{r}"), r
+    for key in ["attract.prompt", "liveness.prompt_one", "liveness.prompt_many",
+                "liveness.progress", "liveness.lost", "occlusion.checking",
+                "occlusion.blocked_hint", "capture.countdown", "result.pass", "fault.prompt"]:
+        assert cat.has(key), key
