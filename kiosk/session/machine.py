@@ -131,6 +131,7 @@ class Session:
         if self.stage in ACTIVE and now - self._last_face > self.cfg.session.walk_away_s:
             self._end("walked_away", "walked_away", now)
             self._enter(Stage.IDLE, now, "walked away")
+            self._idle(obs, now)
         else:
             handler(obs, now)
         return self._events

@@ -138,8 +138,8 @@ def test_person_leaving_mid_liveness_resets_to_idle():
     run = Run()
     run.to_liveness()
     run.until(lambda t: obs(t), Config().session.walk_away_s + 0.2)
-    assert run.session.stage == Stage.IDLE
-    assert run.ended()[-1].outcome == "walked_away"
+    assert run.session.stage == Stage.IDLE and run.session.prompt.kind == "attract"
+    assert run.ended()[-1].outcome == "walked_away" and run.session.leds == "idle"
 
 
 def test_second_face_during_liveness_restarts_the_challenge():
