@@ -89,9 +89,12 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
     started = time.monotonic()
     last_status = 0.0
     ready = False
+    # Loop figures for `kiosk status`, computed on the loop thread once a second: the control
+    # thread must not iterate the loop's deques while the loop appends to them.
+    loop_figures: dict[str, Any] = {}
 
     def iteration(now: float) -> bool:
-        nonlocal last_status, ready
+        nonlocal last_status, ready, loop_figures
         if stall_after and now - started > stall_after:
             stop.wait()  # test hook: a stalled loop must stop feeding the watchdog
         healthy = kiosk.iteration(now)
@@ -106,6 +109,9 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
         if now - last_status >= 1.0:
             last_status = now
             s = loop.stats
+            loop_figures = {"fps": round(s.fps, 2), "lag_ms": round(s.lag_s * 1000, 1),
+                            "overruns": s.overruns,
+                            "busy_median_ms": round(s.busy_median_s * 1000, 2)}
             fault = f" fault: {kiosk.session.fault_reason}" if kiosk.session.fault_reason else ""
             notifier.status(f"{kiosk.session.stage} fps={s.fps:.1f} lag={s.lag_s * 1000:.0f}ms "
                             f"overruns={s.overruns}{fault}")
@@ -115,11 +121,7 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
                          on_healthy=notifier.watchdog, stop=stop)
 
     def status(_: dict[str, Any]) -> dict[str, Any]:
-        snap = dict(kiosk.status)
-        s = loop.stats
-        snap.update(fps=round(s.fps, 2), lag_ms=round(s.lag_s * 1000, 1), overruns=s.overruns,
-                    busy_median_ms=round(s.busy_median_s * 1000, 2))
-        return snap
+        return {**kiosk.status, **loop_figures}
 
     server = ControlServer(socket_path(cfg, emulator=emulator), {"status": status})
     try:
