@@ -89,8 +89,8 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
     started = time.monotonic()
     last_status = 0.0
     ready = False
-    # Loop figures for `kiosk status`, computed on the loop thread once a second: the control
-    # thread must not iterate the loop's deques while the loop appends to them.
+    # Loop figures for `kiosk status`, computed on the loop thread each iteration (a fresh
+    # dict): the control thread must not iterate the loop's deques while they change.
     loop_figures: dict[str, Any] = {}
 
     def iteration(now: float) -> bool:
@@ -106,12 +106,11 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
             notifier.ready()
         if kiosk.quit_requested or seconds is not None and now - started >= seconds:
             stop.set()
+        s = loop.stats
+        loop_figures = {"fps": round(s.fps, 2), "lag_ms": round(s.lag_s * 1000, 1),
+                        "overruns": s.overruns, "busy_median_ms": round(s.busy_median_s * 1000, 2)}
         if now - last_status >= 1.0:
             last_status = now
-            s = loop.stats
-            loop_figures = {"fps": round(s.fps, 2), "lag_ms": round(s.lag_s * 1000, 1),
-                            "overruns": s.overruns,
-                            "busy_median_ms": round(s.busy_median_s * 1000, 2)}
             fault = f" fault: {kiosk.session.fault_reason}" if kiosk.session.fault_reason else ""
             notifier.status(f"{kiosk.session.stage} fps={s.fps:.1f} lag={s.lag_s * 1000:.0f}ms "
                             f"overruns={s.overruns}{fault}")
