@@ -58,8 +58,7 @@ class Pipeline:
             regions = self.regions.predict(image, face)
             t2 = time.perf_counter()
             timings["regions"], t1 = t2 - t1, t2
-        q = quality.measure(image, face, self._previous)
-        sig = quality.signature(image, face)
+        q, sig = quality.measure(image, face, self._previous)
         timings["quality"] = time.perf_counter() - t1
         self._previous = face
         return Observation(

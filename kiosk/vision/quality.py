@@ -49,35 +49,33 @@ def pose(face: Face) -> tuple[float, float]:
     return yaw, roll
 
 
-def signature(image: np.ndarray, face: Face) -> np.ndarray:
-    """A small zero-mean, unit-norm grey face patch: appearance continuity compares these."""
-    grey = face_gray(image, face, APPEARANCE).astype(np.float32)
+def appearance(image: np.ndarray, face: Face) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """What appearance continuity compares, from one crop of the inner face:
+
+    - the signature: a small zero-mean, unit-norm grey patch;
+    - the colour: (mean Lab a*, mean Lab b*, mean HSV saturation). Prints render skin with
+      other chroma and saturation than the live face under the same light; exposure-normalised
+      grey patches cannot see that. Means need no detail: they use a 2x smaller copy.
+    """
+    rgb = crops.crop(image, face, APPEARANCE)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     patch = cv2.resize(grey, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA).ravel()
     patch = patch - patch.mean()
-    return patch / max(float(np.linalg.norm(patch)), 1e-6)
-
-
-def colour(image: np.ndarray, face: Face) -> tuple[float, float, float]:
-    """(mean Lab a*, mean Lab b*, mean HSV saturation) of the inner face.
-
-    Prints render skin with other chroma and saturation than the live face under the same
-    light; exposure-normalised grey patches cannot see that. Measured on a 2x smaller copy of
-    the appearance crop: means need no detail.
-    """
+    signature = patch / max(float(np.linalg.norm(patch)), 1e-6)
     w, h = APPEARANCE.out
-    spec = crops.CropSpec(APPEARANCE.anchor, APPEARANCE.offset, APPEARANCE.size, (w // 2, h // 2))
-    patch = crops.crop(image, face, spec)
-    lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).reshape(-1, 3).mean(0)
-    sat = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[..., 1].mean()
-    return float(lab[1]) - 128.0, float(lab[2]) - 128.0, float(sat)
+    small = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).reshape(-1, 3).mean(0)
+    sat = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[..., 1].mean()
+    return signature, (float(lab[1]) - 128.0, float(lab[2]) - 128.0, float(sat))
 
 
-def measure(image: np.ndarray, face: Face, previous: Face | None) -> Quality:
+def measure(image: np.ndarray, face: Face, previous: Face | None) -> tuple[Quality, np.ndarray]:
+    """The face's quality measures, and its appearance signature (they share a crop)."""
     h, w = image.shape[:2]
     gray = face_gray(image, face)
     mean, luma_range, clipped = exposure(gray)
     yaw, roll = pose(face)
-    chroma_a, chroma_b, saturation = colour(image, face)
+    signature, (chroma_a, chroma_b, saturation) = appearance(image, face)
     cx, cy = face.center
     d = face.eye_distance
     motion = 0.0
@@ -99,4 +97,4 @@ def measure(image: np.ndarray, face: Face, previous: Face | None) -> Quality:
         chroma_a=chroma_a,
         chroma_b=chroma_b,
         saturation=saturation,
-    )
+    ), signature

@@ -53,8 +53,8 @@ def test_region_polygon_matches_crop_matrix():
 
 def test_blurred_copy_scores_lower(detector, live_face):
     face = detector.detect(live_face)[0]
-    sharp = quality.measure(live_face, face, None)
-    blurred = quality.measure(cv2.GaussianBlur(live_face, (0, 0), 2.5), face, None)
+    sharp, _ = quality.measure(live_face, face, None)
+    blurred, _ = quality.measure(cv2.GaussianBlur(live_face, (0, 0), 2.5), face, None)
     assert blurred.sharpness < 0.5 * sharp.sharpness
 
 
@@ -62,8 +62,8 @@ def test_dark_copy_fails_exposure(detector, live_face):
     from kiosk.config import CaptureConfig, PositionConfig
 
     face = detector.detect(live_face)[0]
-    ok = quality.measure(live_face, face, None)
-    dark = quality.measure((live_face * 0.15).astype(np.uint8), face, None)
+    ok, _ = quality.measure(live_face, face, None)
+    dark, _ = quality.measure((live_face * 0.15).astype(np.uint8), face, None)
     assert ok.luminance > PositionConfig().min_luma > dark.luminance
     assert dark.luma_range < CaptureConfig().min_luma_range <= ok.luma_range
 
@@ -81,12 +81,12 @@ def test_pose_from_keypoints():
 def test_motion_is_in_eye_distances(detector, live_face):
     face = detector.detect(live_face)[0]
     shifted = Face((face.box[0] + 35, *face.box[1:]), face.score, face.keypoints)
-    q = quality.measure(live_face, shifted, face)
+    q, _ = quality.measure(live_face, shifted, face)
     assert abs(q.motion - 35 / face.eye_distance) < 1e-6
 
 
 def test_signature_is_unit_norm_and_matches_itself(detector, live_face, astronaut):
-    a = quality.signature(live_face, detector.detect(live_face)[0])
-    b = quality.signature(astronaut, detector.detect(astronaut)[0])
+    a, _ = quality.appearance(live_face, detector.detect(live_face)[0])
+    b, _ = quality.appearance(astronaut, detector.detect(astronaut)[0])
     assert abs(np.linalg.norm(a) - 1) < 1e-5
     assert float(a @ a) > float(a @ b)
