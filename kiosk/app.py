@@ -67,7 +67,7 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
 
     seed = cfg.session.seed
     kiosk = Kiosk(
-        cfg, camera=None, open_camera=camera_factory, display=display, leds=leds,
+        cfg, open_camera=camera_factory, display=display, leds=leds,
         vision=vision, store=store, catalogue=messages.load("en"), clock=clock,
         rng=random.Random(None if seed < 0 else seed), fault="; ".join(faults),
     )

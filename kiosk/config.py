@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,8 +189,6 @@ def _coerce(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
         if value not in typing.get_args(tp):
             choices = ", ".join(repr(a) for a in typing.get_args(tp))
             errors.append(f"{path}: {value!r} is not one of {choices}")
-        return value
-    if origin in (types.UnionType, typing.Union):
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

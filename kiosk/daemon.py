@@ -36,7 +36,6 @@ class Kiosk:
         self,
         cfg: Config,
         *,
-        camera: Camera | None,
         open_camera: Callable[[], Camera],
         display: Display | None,
         leds: Leds | None,
@@ -48,20 +47,18 @@ class Kiosk:
         fault: str = "",
     ) -> None:
         self.cfg = cfg
-        self.camera = camera
+        self.camera: Camera | None = None  # opened (and re-opened) by the loop
         self._open_camera = open_camera
         self.display = display
         self.leds = leds
         self.vision = vision
         self.store = store
         self.cat = catalogue
-        self.clock = clock
         self.session = Session(cfg, rng)
         self.started = clock()
         self.outcomes: Counter[str] = Counter()
         self.captures = 0
         self.quit_requested = False
-        self.last_obs: Observation | None = None
         self._frame: Frame | None = None
         self._camera_retry = 0.0
         self._recheck_at = 0.0
@@ -94,7 +91,6 @@ class Kiosk:
                 self._try_recover(now)
             if self.session.stage != Stage.FAULT:
                 obs = self.vision.pipeline.process(frame)
-                self.last_obs = obs
                 self._step(obs, frame, now)
         self._show(frame, obs)
         self._publish(now)

@@ -90,7 +90,7 @@ def make(vision, live_face, store=None, cameras=None):
         cams.append(cam)
         return cam
 
-    kiosk = Kiosk(Config(), camera=None, open_camera=open_camera, display=None, leds=None,
+    kiosk = Kiosk(Config(), open_camera=open_camera, display=None, leds=None,
                   vision=vision, store=store or FakeStore(), catalogue=messages.load("en"),
                   clock=clock, rng=random.Random(0))
     return kiosk, clock, cams
