@@ -149,6 +149,33 @@ def loop_bench(cfg: Config, path: Path, seconds: float) -> dict[str, Any]:
     }
 
 
+def display_bench(cfg: Config, path: Path, frames: int, start_s: float) -> dict[str, Any]:
+    """Drawing alone: the live screen (mirrored preview, oval, texts, pictogram, progress)
+    over real frames, with the face the detector finds drawn in (detection is not timed)."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from kiosk.hardware.display import PygameDisplay
+    from kiosk.hardware.interfaces import Screen
+
+    detector = stack.build(cfg).pipeline.detector
+    display = PygameDisplay(cfg.display, emulator=cfg.hardware == "emulator")
+    screen = Screen("live", "Please blink 2 times", "Blink naturally, then keep looking at "
+                    "the screen", progress=0.5, highlight=("mouth",))
+    times = []
+    try:
+        for n, sf in zip(range(frames + WARMUP), cycle_frames(path, start_s), strict=False):
+            faces = detector.detect(sf.image)
+            face = max(faces, key=lambda f: f.eye_distance) if faces else None
+            t0 = time.perf_counter()
+            display.render(screen, sf.image, face)
+            if n >= WARMUP:
+                times.append(time.perf_counter() - t0)
+        size = list(display.surface.get_size())
+    finally:
+        display.close()
+    return {"machine": machine(), "mode": "display", "frames": frames, "screen": size,
+            "video_driver": os.environ["SDL_VIDEODRIVER"], "render": summarise(times)}
+
+
 def _cmd(args: argparse.Namespace, cfg: Config) -> int:
     from kiosk.demo import demo_source
 
@@ -157,6 +184,8 @@ def _cmd(args: argparse.Namespace, cfg: Config) -> int:
     start = args.start if args.start is not None else 0.0 if args.path else DEMO_FACE_S
     if args.loop:
         result = loop_bench(cfg, path, args.loop)
+    elif args.display:
+        result = display_bench(cfg, path, args.frames, start)
     else:
         result = pipeline_bench(cfg, path, args.frames, start)
     if args.json:
@@ -177,5 +206,7 @@ def add_commands(sub: Any) -> None:
                         "demo clip, where the person is in front of the camera)")
     s.add_argument("--loop", type=float, default=None, metavar="SECONDS",
                    help="instead, run the whole headless emulator loop for this long")
+    s.add_argument("--display", action="store_true",
+                   help="instead, time drawing the live screen (dummy SDL driver unless set)")
     s.add_argument("--json", action="store_true", help="one JSON object")
     s.set_defaults(func=_cmd)

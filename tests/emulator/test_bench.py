@@ -43,3 +43,10 @@ def test_loop_bench_reports_rate_overruns_and_cpu(tmp_path):
     assert out["mode"] == "loop" and out["iterations"] > 0
     assert {"fps", "overruns", "cpu_percent", "target_fps"} <= set(out)
     assert out["fault"] == ""
+
+
+def test_display_bench_times_drawing_the_live_screen(tmp_path):
+    out = bench("--display", "--frames", "5", tmp_path=tmp_path)
+    assert out["mode"] == "display" and out["frames"] == 5
+    assert set(out["render"]) == {"median_ms", "p95_ms", "max_ms"}
+    assert out["render"]["median_ms"] > 0 and len(out["screen"]) == 2
