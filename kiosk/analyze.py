@@ -52,7 +52,7 @@ def analyze_path(pipeline: Pipeline, path: Path,
         obs = pipeline.process(Frame(sf.image, sf.t, sf.index))
         blink = False
         if pipeline.eyes is not None:
-            blink = blinks.update(sf.t, obs.eyes if obs.face else None)
+            blink = blinks.update(sf.t, obs.eyes if obs.face else None) is not None
         yield record(sf.source, sf.index, sf.t, obs, blink, with_quality)
 
 

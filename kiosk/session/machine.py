@@ -209,7 +209,7 @@ class Session:
         if self._broken(obs, now):
             return
         blink = self._blinks.update(obs.t, obs.eyes if obs.face is not None else None)
-        status = self._liveness_check.update(now, blink)
+        status = self._liveness_check.update(now, blink is not None)
         check = self._liveness_check
         if status == "passed":
             self._liveness_passed = True

@@ -22,6 +22,10 @@ an OPEN frame, when the timing fits a human blink (work on timestamps, not frame
 - the whole open -> open cycle took at most `max_cycle_s` (0.9 s), which also ends a closure
   that goes on too long: eyes kept closed are not a blink, and need OPEN again first.
 
+`update` returns a `Blink(start, end)` on the completing frame and None otherwise: `start` is
+the time of the first CLOSED frame, `end` the time of the OPEN frame that completed it (when
+the blink is counted). The liveness challenge times its response windows on these.
+
 A lost face (`None`), time going backwards, or a gap between frames above `max_gap_s` (0.4 s:
 too long to know what the eyes did) resets the phase; the blink count is kept.
 """
@@ -32,6 +36,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from kiosk.domain import Eyes
+
+
+@dataclass(frozen=True)
+class Blink:
+    """One counted blink: first frame seen closed, and the frame seen open again."""
+
+    start: float
+    end: float
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ class _Phase(Enum):
 
 
 class BlinkDetector:
-    """Feed `update(t, eyes)` once per frame; True exactly on the frame a blink completes."""
+    """Feed `update(t, eyes)` once per frame; a `Blink` exactly on the frame one completes."""
 
     def __init__(self, params: BlinkParams | None = None) -> None:
         self.params = params or BlinkParams()
@@ -90,28 +102,29 @@ class BlinkDetector:
             return _Phase.CLOSED
         return None
 
-    def update(self, t: float, eyes: Eyes | None) -> bool:
+    def update(self, t: float, eyes: Eyes | None) -> Blink | None:
         p = self.params
         if eyes is None or (self._last_t is not None and not 0 <= t - self._last_t <= p.max_gap_s):
             self._reset_phase()
         self._last_t = t
         if eyes is None:
-            return False
+            return None
         state = self._state(eyes)
         if self._phase in (_Phase.CLOSED, _Phase.TOO_LONG) and t - self._last_open > p.max_cycle_s:
             self._phase = _Phase.TOO_LONG
         if state is _Phase.OPEN:
-            blink = self._phase is _Phase.CLOSED and (
+            counted = self._phase is _Phase.CLOSED and (
                 self._last_closed - self._first_closed <= p.max_closed_s
                 and t - self._last_open >= p.min_closed_s
             )
             self._phase, self._last_open = _Phase.OPEN, t
-            if blink:
-                self._count += 1
-            return blink
+            if not counted:
+                return None
+            self._count += 1
+            return Blink(self._first_closed, t)
         if state is _Phase.CLOSED:
             if self._phase is _Phase.OPEN:
                 self._phase, self._first_closed = _Phase.CLOSED, t
             if self._phase is _Phase.CLOSED:
                 self._last_closed = t
-        return False
+        return None

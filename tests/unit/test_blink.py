@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kiosk.domain import Eyes
-from kiosk.vision.blink import BlinkDetector, BlinkParams
+from kiosk.vision.blink import Blink, BlinkDetector, BlinkParams
 
 pytestmark = pytest.mark.unit
 
@@ -26,14 +26,16 @@ def blinks_at(*spans: tuple[float, float], left: bool = True, right: bool = True
 
 def run(profile: Profile, fps: float, duration: float = 3.0, start: float = 0.0,
         drop: Callable[[int], bool] = lambda i: False) -> list[float]:
-    """Times at which update() returned True."""
+    """Times at which update() returned a Blink (its `end`)."""
     det = BlinkDetector()
     hits = []
     for i in range(int(duration * fps) + 1):
         t = start + i / fps
         if drop(i):
             continue
-        if det.update(t, profile(t)):
+        blink = det.update(t, profile(t))
+        if blink is not None:
+            assert blink.end == t and blink.start < t
             hits.append(t)
     assert det.count == len(hits)
     return hits
@@ -56,7 +58,7 @@ def test_six_fps_single_closed_frame_is_a_blink() -> None:
     seq = [OPEN, OPEN, CLOSED, OPEN, OPEN]
     det = BlinkDetector()
     out = [det.update(i / 6, Eyes(p, p)) for i, p in enumerate(seq)]
-    assert out == [False, False, False, True, False]
+    assert out == [None, None, None, Blink(2 / 6, 3 / 6), None]
 
 
 @pytest.mark.parametrize("fps", [15, 30])
@@ -120,6 +122,14 @@ def test_closure_bounds() -> None:
     assert strict.count == 0
 
 
+def test_blink_spans_first_closed_to_reopened_frame() -> None:
+    det = BlinkDetector()
+    seq = [OPEN, OPEN, 0.4, CLOSED, CLOSED, 0.4, OPEN, OPEN]  # band frames are undecided
+    out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate(seq)]
+    assert [b for b in out if b is not None] == [Blink(3 / 30, 6 / 30)]
+    assert out[6] == Blink(3 / 30, 6 / 30)
+
+
 def test_eyes_closed_at_start_are_not_a_blink() -> None:
     assert run(blinks_at((0.0, 0.2)), 30) == []
 
@@ -150,15 +160,15 @@ def test_hysteresis_band() -> None:
     # a value in the band does not end a closed phase: only <= open_at re-opens
     det = BlinkDetector()
     out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate([0.1, 0.55, 0.3, 0.55, 0.1])]
-    assert out == [False, False, False, False, True]
+    assert out == [None, None, None, None, Blink(1 / 30, 4 / 30)]
     # the thresholds themselves count: <= open_at is open, >= close_at is closed
     det = BlinkDetector()
     out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate([0.25, 0.5, 0.25])]
-    assert out == [False, False, True]
+    assert out == [None, None, Blink(1 / 30, 2 / 30)]
     det = BlinkDetector()  # one eye just short of closed: not a blink
     out = [det.update(i / 30, Eyes(p, q)) for i, (p, q) in enumerate(
         [(0.1, 0.1), (0.9, 0.49), (0.1, 0.1)])]
-    assert out == [False, False, False]
+    assert out == [None, None, None]
 
 
 def test_count_and_reset() -> None:
