@@ -15,6 +15,7 @@ CONF="$CONF_DIR/kiosk.toml"
 CREDENTIALS="$CONF_DIR/s3-credentials"
 UNIT_DIR=/etc/systemd/system
 SERVICE_USER=kiosk
+SYNC_USER=kiosk-sync
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # From apt, never from PyPI: picamera2/libcamera exist only as Pi OS packages, Debian's pygame
@@ -90,6 +91,12 @@ create_user() {
         log "creating system user $SERVICE_USER"
         useradd --system --gid "$SERVICE_USER" --home-dir /var/lib/kiosk --no-create-home \
             --shell /usr/sbin/nologin "$SERVICE_USER"
+    fi
+    # the uploader: its own user, group kiosk (reads only captures/ and status.json; README)
+    if ! id "$SYNC_USER" >/dev/null 2>&1; then
+        log "creating system user $SYNC_USER"
+        useradd --system --gid "$SERVICE_USER" --home-dir /var/lib/kiosk-sync --no-create-home \
+            --shell /usr/sbin/nologin "$SYNC_USER"
     fi
     # the unit also grants these with SupplementaryGroups=, which fails if a group is missing
     local group
@@ -170,9 +177,10 @@ warn_about_desktop() {
 
 install_units() {
     log "installing systemd units"
-    install -m 0644 "$SRC/systemd/kiosk.service" "$SRC/systemd/kiosk-sync.service" "$UNIT_DIR/"
+    install -m 0644 "$SRC/systemd/kiosk.service" "$SRC/systemd/kiosk-sync.service" \
+        "$SRC/systemd/kiosk-reconcile.service" "$SRC/systemd/kiosk-reconcile.timer" "$UNIT_DIR/"
     systemctl daemon-reload
-    systemctl enable kiosk.service
+    systemctl enable kiosk.service kiosk-reconcile.timer
     if [ -f "$CREDENTIALS" ]; then
         chmod 0600 "$CREDENTIALS"
         chown root:root "$CREDENTIALS"
@@ -199,6 +207,7 @@ start_units() {
         journalctl -u kiosk.service -n 40 --no-pager || true
         die "kiosk.service did not become ready; see the log above and \`kiosk doctor\`"
     fi
+    systemctl restart kiosk-reconcile.timer
     if systemctl is-enabled --quiet kiosk-sync.service; then
         systemctl restart kiosk-sync.service
     fi

@@ -10,7 +10,9 @@ CONF_DIR=/etc/kiosk
 STATE_DIR=/var/lib/kiosk
 UNIT_DIR=/etc/systemd/system
 SERVICE_USER=kiosk
-UNITS=(kiosk.service kiosk-sync.service)
+UNITS=(kiosk.service kiosk-sync.service kiosk-reconcile.timer kiosk-reconcile.service)
+SYNC_STATE_DIR=/var/lib/kiosk-sync
+SYNC_USER=kiosk-sync
 
 usage() {
     cat <<EOF
@@ -77,7 +79,10 @@ purge_captures() {
     confirm "This deletes every capture in $STATE_DIR, including ones never uploaded." \
         || die "not purging captures"
     log "deleting $STATE_DIR and the $SERVICE_USER user"
-    rm -rf "$STATE_DIR"
+    rm -rf "$STATE_DIR" "$SYNC_STATE_DIR"
+    if id "$SYNC_USER" >/dev/null 2>&1; then
+        userdel "$SYNC_USER" || true
+    fi
     if id "$SERVICE_USER" >/dev/null 2>&1; then
         userdel "$SERVICE_USER" || true
     fi

@@ -145,7 +145,8 @@ class SyncConfig:
     endpoint: str = _f("", doc="S3 endpoint URL; empty = AWS S3")
     region: str = _f("us-east-1")
     bucket: str = _f("", doc="bucket name; empty = sync not configured")
-    prefix: str = _f("selfies", doc="keys are <prefix>/<kiosk_id>/<date>/<capture_id>.bin")
+    prefix: str = _f("selfies", doc="keys are <prefix>/<kiosk_id>/<date>/<capture_id>-<store_id>"
+                     ".bin (+ .json); the heartbeat is <prefix>/<kiosk_id>/heartbeat.json")
     addressing_style: Literal["auto", "path", "virtual"] = "path"
     ca_bundle: str = _f("", doc="CA file for a private endpoint; empty = system CAs")
     credentials_file: str = _f("", doc="AWS-format credentials file; empty = $CREDENTIALS_"
@@ -156,6 +157,13 @@ class SyncConfig:
     backoff_base_s: float = _f(2.0, lo=0.01, hi=3600)
     backoff_max_s: float = _f(600.0, lo=0.01, hi=86_400)
     timeout_s: float = _f(20.0, lo=0.5, hi=600, doc="connect/read timeout per request")
+    state_dir: str = _f("", doc="the sync service's own folder (receipts, state); empty: "
+                        "/var/lib/kiosk-sync, <store dir>/sync in the emulator")
+    conditional_put: bool = _f(True, doc="send If-None-Match: * so nothing is overwritten "
+                               "(SeaweedFS, MinIO, AWS); false: HEAD before each PUT instead")
+    heartbeat_s: float = _f(300.0, lo=0, hi=86_400, doc="status object upload period; 0 = off")
+    metrics_file: str = _f("", doc="node-exporter textfile (…/kiosk.prom) written after each "
+                           "pass and heartbeat; empty = off")
 
 
 @dataclass(frozen=True)

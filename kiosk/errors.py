@@ -63,3 +63,7 @@ class SyncError(KioskError, OSError):
 
 class SyncAuthError(SyncError):
     """The S3 endpoint rejected the credentials, or none were found."""
+
+
+class PayloadError(KioskError, ValueError):
+    """A sealed capture cannot be opened or does not match its record (quarantined, not retried)."""

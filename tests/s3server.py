@@ -31,6 +31,14 @@ def weed_binary() -> Path | None:
     return Path(found) if found else None
 
 
+def scoped_identity(name: str, access: str, secret: str, bucket: str,
+                    prefix: str) -> dict[str, Any]:
+    """A SeaweedFS identity that may read and write only under `bucket/prefix/` (its
+    actions take `Action:bucket/path*`); no List, so it cannot even see other kiosks."""
+    return {"name": name, "credentials": [{"accessKey": access, "secretKey": secret}],
+            "actions": [f"Write:{bucket}/{prefix}/*", f"Read:{bucket}/{prefix}/*"]}
+
+
 def _free_ports(n: int) -> list[int]:
     socks = []
     try:
@@ -51,7 +59,8 @@ class SeaweedS3:
                   "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port",
                   "admin.port.grpc")
 
-    def __init__(self, binary: Path, data_dir: Path, bucket: str = "selfies") -> None:
+    def __init__(self, binary: Path, data_dir: Path, bucket: str = "selfies",
+                 identities: list[dict[str, Any]] | None = None) -> None:
         self.binary = binary
         self.data_dir = data_dir
         self.bucket = bucket
@@ -61,16 +70,16 @@ class SeaweedS3:
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "s3.json").write_text(json.dumps({"identities": [{
             "name": "kiosk", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}, *(identities or [])]}))
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.ports['s3.port']}"
 
-    def client(self, secret: str = SECRET_KEY) -> Any:
+    def client(self, secret: str = SECRET_KEY, access: str = ACCESS_KEY) -> Any:
         return boto3.session.Session().client(
             "s3", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=secret,
+            aws_access_key_id=access, aws_secret_access_key=secret,
             config=BotoConfig(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
                               connect_timeout=2, read_timeout=5))
 

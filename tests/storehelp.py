@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from kiosk import config
-from kiosk.store import CaptureStore, crypto
+from kiosk.store import CaptureStore, crypto, payload
 from kiosk.store.atomic import TMP_PREFIX
 from kiosk.store.index import PENDING
 
@@ -29,8 +29,15 @@ def make_store(tmp: Path, pub: Path, **store_overrides: Any) -> CaptureStore:
     return CaptureStore(tmp / "state", cfg, pub)
 
 
+def open_capture(priv: Path, sealed: bytes) -> tuple[dict, bytes]:
+    """(private header, JPEG bytes) of a sealed capture file."""
+    key = crypto.load_private_key(priv)
+    _, header, jpg = payload.open_sealed({payload.key_id(key.public_key): key}, sealed)
+    return header, jpg
+
+
 def decrypt_jpeg(priv: Path, sealed: bytes) -> np.ndarray:
-    jpg = crypto.unseal(crypto.load_private_key(priv), sealed)
+    _, jpg = open_capture(priv, sealed)
     image = cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None, "decrypted bytes are not a JPEG"
     return image
@@ -42,7 +49,7 @@ def check_invariant(store: CaptureStore, priv: Path, acked: set[str]) -> int:
     assert not [f for f in files if f.startswith(TMP_PREFIX)], files
     rows = store.index.rows()
     assert {r.state for r in rows} <= {PENDING}, [(r.id, r.state) for r in rows]
-    assert files == {f"{r.id}.bin" for r in rows}
+    assert files == {f"{r.id}{ext}" for r in rows for ext in (".bin", ".json")}
     for r in rows:
         data = store.path_of(r.id).read_bytes()
         assert len(data) == r.size and hashlib.sha256(data).hexdigest() == r.sha256

@@ -26,14 +26,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_private(path: Path, data: bytes, step: Step = _no_step) -> None:
-    """Atomically create or replace `path` (mode 0600) with `data`.
+def write_private(path: Path, data: bytes, step: Step = _no_step, mode: int = PRIVATE) -> None:
+    """Atomically create or replace `path` (mode 0600 unless told) with `data`.
 
     `step` is called between the stages so a test can kill the writer at each of them.
     """
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
+        if mode != PRIVATE:
+            os.fchmod(fd, mode)  # the service's UMask=0077 would drop the group bits
         step("tmp_created")
         half = len(data) // 2
         _write_all(fd, data[:half])

@@ -11,7 +11,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import StoreError
-from kiosk.store import attach_store, crypto
+from kiosk.store import attach_store, crypto, payload
 from kiosk.store.index import CaptureRow
 
 
@@ -29,6 +29,10 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--synced", action="store_true", required=True,
                    help="only captures the server confirmed (the only kind ever purged)")
     s.set_defaults(func=cmd_purge)
+
+    s = csub.add_parser("reconcile", help="take in the sync service's receipts (mark synced "
+                        "or quarantine) and delete local copies past the grace")
+    s.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("keys", help="encryption keys for the selfie store")
     ksub = p.add_subparsers(dest="keys_command", required=True)
@@ -90,8 +94,22 @@ def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace, cfg: Config) -> int:
+    from kiosk.sync.outbox import sync_dir
+
+    store = attach_store(cfg, _emulator(cfg))
+    try:
+        counts = store.reconcile(sync_dir(cfg))
+    finally:
+        store.close()
+    print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
 def cmd_keys_generate(args: argparse.Namespace, cfg: Config) -> int:
     pub, priv = crypto.generate_keypair(args.out, force=args.force)
-    print(f"public key:  {pub}  (install on the kiosk as store.public_key)", file=sys.stdout)
+    kid = payload.key_id(crypto.load_public_key(pub))
+    print(f"public key:  {pub}  (install on the kiosk as store.public_key; key id {kid})",
+          file=sys.stdout)
     print(f"private key: {priv}  (mode 0600: keep it on the back end only)")
     return 0

@@ -1,4 +1,4 @@
-"""Encryption at rest with the back end's public key (libsodium sealed boxes via PyNaCl)."""
+"""Key files for encryption at rest (libsodium X25519 keys via PyNaCl; see payload.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import binascii
 import os
 from pathlib import Path
 
-from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.public import PrivateKey, PublicKey
 
 from kiosk.errors import StoreError, StoreKeyError
 from kiosk.store.atomic import fsync_dir
@@ -45,18 +44,6 @@ def load_public_key(path: Path) -> PublicKey:
 
 def load_private_key(path: Path) -> PrivateKey:
     return PrivateKey(_decode(path, "private"))
-
-
-def seal(key: PublicKey, plaintext: bytes) -> bytes:
-    """Anyone with the public key can seal; only the private key holder can open."""
-    return bytes(SealedBox(key).encrypt(plaintext))
-
-
-def unseal(key: PrivateKey, ciphertext: bytes) -> bytes:
-    try:
-        return bytes(SealedBox(key).decrypt(ciphertext))
-    except CryptoError as e:
-        raise StoreError(f"ciphertext does not open with this private key: {e}") from e
 
 
 def generate_keypair(out_dir: Path, *, force: bool = False) -> tuple[Path, Path]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiosk.errors import StoreError
+from kiosk.store.payload import split_metadata
 
 # States: a row is inserted as WRITING before its file exists and becomes PENDING once the file
 # is durable, so a crash leaves either a row to finish or roll back, never an unknown file.
@@ -41,7 +43,11 @@ CREATE INDEX IF NOT EXISTS captures_state ON captures (state, seq);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 INSERT OR IGNORE INTO counters VALUES ('seq', 0);
+-- Generated once per store: object keys carry it, so a wiped and reinstalled store (same
+-- kiosk id, same boot, same sequence numbers) can never name an object the old one wrote.
+INSERT OR IGNORE INTO meta VALUES ('store_id', '"' || lower(hex(randomblob(8))) || '"');
 """
+VERSION = 1  # PRAGMA user_version; 1: face-identifying metadata moved into the sealed file
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,23 @@ class Index:
             # FULL: a commit survives a power cut, which is the promise made to the person.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"capture index {path} cannot be opened: {e}") from e
         self._lock = threading.RLock()
+        self.store_id: str = self.meta()["store_id"]
+
+    def _migrate(self) -> None:
+        """Version 0 kept the face box, keypoints and colour in plaintext: keep only the rest."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] >= VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        for cid, meta in self._db.execute("SELECT id, metadata FROM captures").fetchall():
+            public, _ = split_metadata(json.loads(meta))
+            self._db.execute("UPDATE captures SET metadata = ? WHERE id = ?",
+                             (json.dumps(public, sort_keys=True), cid))
+        self._db.execute(f"PRAGMA user_version = {VERSION}")
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -126,12 +146,17 @@ class Index:
     # -- writes ---------------------------------------------------------------------------
 
     def reserve(self, *, boot_id: str, wall_time: float, clock_synchronised: bool,
-                session_s: float | None, size: int, sha256: str, metadata: str) -> CaptureRow:
-        """Take the next sequence number and insert a WRITING row, in one transaction."""
+                session_s: float | None, metadata: str,
+                seal: Callable[[str, int], bytes]) -> tuple[CaptureRow, bytes]:
+        """Take the next sequence number and insert a WRITING row, in one transaction.
+
+        `seal(capture_id, seq)` makes the file's bytes, so the sealed header can name its id."""
         with self._tx() as db:
             seq = db.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq' "
                              "RETURNING value").fetchone()[0]
             cid = f"{seq:010d}-{boot_id[:8]}"
+            data = seal(cid, seq)
+            size, sha256 = len(data), hashlib.sha256(data).hexdigest()
             db.execute(
                 "INSERT INTO captures (id, seq, boot_id, wall_time, clock_synchronised, "
                 "session_s, size, sha256, metadata, state) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -139,7 +164,7 @@ class Index:
                  sha256, metadata, WRITING))
         row = self.get(cid)
         assert row is not None
-        return row
+        return row, data
 
     def set_state(self, cid: str, state: str, error: str | None = None) -> None:
         with self._tx() as db:
@@ -199,6 +224,10 @@ class Index:
             f"SELECT {_COLUMNS} FROM captures WHERE state = ? AND local_deleted_at IS NULL "
             "AND synced_at <= ? ORDER BY seq", (SYNCED, synced_before))
         return [_row(r) for r in rows]
+
+    def newest_wall_time(self) -> float | None:
+        rows = self._query("SELECT MAX(wall_time) FROM captures")
+        return rows[0][0] if rows else None
 
     def counts(self) -> dict[str, int]:
         return {s: n for s, n in self._query(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import signal
@@ -13,47 +12,57 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import SyncError
-from kiosk.store import attach_store
-from kiosk.store.capture_store import CaptureStore
-from kiosk.sync.daemon import SyncRunner, build_uploader, exclusive
+from kiosk.sync import outbox
+from kiosk.sync.daemon import SyncRunner, Totals, build_uploader, exclusive, owned_store
+from kiosk.sync.heartbeat import iso
 
 log = logging.getLogger(__name__)
 
 
 def add_commands(sub: Any) -> None:
-    p = sub.add_parser("sync", help="upload pending captures to the S3 back end")
+    p = sub.add_parser("sync", help="upload pending captures to the S3 back end (one pass "
+                       "until nothing is left; --daemon keeps running)")
     p.add_argument("--daemon", action="store_true",
                    help="keep running (the kiosk-sync.service mode)")
     p.set_defaults(func=cmd_sync)
     ssub = p.add_subparsers(dest="sync_command")
-    s = ssub.add_parser("now", help="ask the running sync daemon for a pass and wait for it")
+    s = ssub.add_parser("now", help="ask the running sync daemon for a pass and wait for it; "
+                        "without a daemon, run the pass here")
     s.add_argument("--wait", type=float, default=60.0, help="seconds to wait (default 60)")
     s.set_defaults(func=cmd_now)
-    s = ssub.add_parser("status", help="pending count, oldest pending age, last success/error")
+    s = ssub.add_parser("status", help="waiting count, last success/error, totals")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_status)
 
 
-def _store(cfg: Config) -> CaptureStore:
-    return attach_store(cfg, cfg.hardware == "emulator")
+def _run(cfg: Config, body: Any) -> Any:
+    """Run `body(runner)` holding the sync lock, with the store when this user owns it."""
+    folder = outbox.sync_dir(cfg)
+    outbox.drop_root(folder)
+    outbox.prepare(folder)
+    store = owned_store(cfg)
+    try:
+        with exclusive(folder):
+            return body(SyncRunner(cfg, lambda: build_uploader(cfg), store=store))
+    finally:
+        if store is not None:
+            store.close()
 
 
 def cmd_sync(args: argparse.Namespace, cfg: Config, stop: threading.Event | None = None) -> int:
-    store = _store(cfg)
-    try:
-        with exclusive(store.root):
-            runner = SyncRunner(cfg, store, lambda: build_uploader(cfg, store))
-            if args.daemon:
-                return _daemon(runner, stop or threading.Event())
-            totals = runner.drain()
-            pending = store.pending_count()
-    finally:
-        store.close()
+    if args.daemon:
+        return int(_run(cfg, lambda r: _daemon(r, stop or threading.Event())))
+    totals, waiting = _run(cfg, lambda r: (r.drain(), r.waiting()))
+    return _report(totals, waiting)
+
+
+def _report(totals: Totals, waiting: int) -> int:
     print(f"uploaded {totals.uploaded}, already on the server {totals.already_there}, "
-          f"quarantined {totals.quarantined}, rejected {totals.rejected}; {pending} pending")
+          f"quarantined {totals.quarantined} ({totals.conflicts} conflicts), "
+          f"rejected {totals.rejected}; {waiting} waiting")
     if totals.error:
         raise SyncError(totals.error)
-    return 0 if pending == 0 and not totals.quarantined else 1
+    return 0 if waiting == 0 and not totals.quarantined else 1
 
 
 def _daemon(runner: SyncRunner, stop: threading.Event) -> int:
@@ -77,49 +86,61 @@ def _daemon(runner: SyncRunner, stop: threading.Event) -> int:
 
 
 def cmd_now(args: argparse.Namespace, cfg: Config) -> int:
-    store = _store(cfg)
+    folder = outbox.sync_dir(cfg)
     try:
-        requested = time.time()
-        store.index.set_meta(sync_requested_at=requested)
-        deadline = time.monotonic() + args.wait
-        while time.monotonic() < deadline:
-            meta = store.index.meta()
-            if (meta.get("last_pass_at") or 0) >= requested:
-                _print_status(store.stats(), as_json=False)
-                failed = (meta.get("last_error_at") or 0) >= requested
-                return 1 if failed else 0
-            time.sleep(0.2)
-    finally:
-        store.close()
-    raise SyncError(f"no sync daemon answered within {args.wait:.0f} s; is kiosk-sync.service "
-                    "running? (`kiosk sync` runs a pass in this shell)")
+        totals, waiting = _run(cfg, lambda r: (r.drain(), r.waiting()))
+    except SyncError as e:
+        if "another sync process" not in str(e):
+            raise
+    else:  # no daemon was running: the pass ran here
+        return _report(totals, waiting)
+    requested = time.time()
+    outbox.request_pass(folder, requested)
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        state = outbox.read_state(folder)
+        if state.get("answered_request") == requested:  # a pass begun after the request
+            cmd_status(argparse.Namespace(json=False), cfg)
+            return 1 if state.get("last_error") else 0
+        time.sleep(0.2)
+    raise SyncError(f"the sync daemon did not finish a pass within {args.wait:.0f} s; "
+                    "see `kiosk logs`")
 
 
-def _iso(t: Any) -> str:
-    if not isinstance(t, int | float):
-        return "never"
-    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds")
-
-
-def _print_status(st: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(st, sort_keys=True))
-        return
-    age = st["oldest_pending_age_s"]
-    print(f"pending:      {st['pending']}" + (f" (oldest {age:.0f} s)" if age is not None else ""))
-    print(f"synced:       {st['synced']}")
-    print(f"quarantined:  {st['quarantined']}")
-    print(f"last success: {_iso(st['last_sync_success'])}")
-    err = st["last_sync_error"]
-    print(f"last error:   {_iso(st['last_sync_error_at'])} {err}" if err else "last error:   none")
+def status(cfg: Config) -> dict[str, Any]:
+    """The sync service's view: what waits in the store's folder, and its own state."""
+    folder = outbox.sync_dir(cfg)
+    state = outbox.read_state(folder)
+    waiting = outbox.waiting(outbox.store_dir(cfg) / "captures", folder, {}, 1_000_000)
+    oldest = min((w.sidecar.stat().st_mtime for w in waiting if w.sidecar.exists()),
+                 default=None)
+    totals = state.get("totals", {})
+    return {
+        "pending": len(waiting),
+        "oldest_pending_age_s": None if oldest is None else round(time.time() - oldest, 1),
+        "synced": totals.get("uploaded", 0) + totals.get("already_there", 0),
+        "quarantined": totals.get("quarantined", 0),
+        "last_sync_pass": state.get("last_pass_at"),
+        "last_sync_success": state.get("last_success_at"),
+        "last_sync_error": state.get("last_error"),
+        "last_sync_error_at": state.get("last_error_at"),
+        "totals": totals,
+        "endpoint": cfg.sync.endpoint or "AWS S3", "bucket": cfg.sync.bucket,
+        "sync_dir": str(folder),
+    }
 
 
 def cmd_status(args: argparse.Namespace, cfg: Config) -> int:
-    store = _store(cfg)
-    try:
-        st = store.stats()
-    finally:
-        store.close()
-    st.update(endpoint=cfg.sync.endpoint or "AWS S3", bucket=cfg.sync.bucket)
-    _print_status(st, args.json)
+    st = status(cfg)
+    if args.json:
+        print(json.dumps(st, sort_keys=True))
+        return 0
+    t = st["totals"]
+    age = st["oldest_pending_age_s"]
+    print(f"pending:      {st['pending']}" + (f" (oldest {age:.0f} s)" if age is not None else ""))
+    print(f"uploaded:     {t.get('uploaded', 0)} (+{t.get('already_there', 0)} already there)")
+    print(f"quarantined:  {t.get('quarantined', 0)} ({t.get('conflicts', 0)} conflicts)")
+    print(f"last success: {iso(st['last_sync_success']) or 'never'}")
+    err = st["last_sync_error"]
+    print(f"last error:   {iso(st['last_sync_error_at'])} {err}" if err else "last error:   none")
     return 0

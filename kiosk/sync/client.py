@@ -16,7 +16,9 @@ def make_client(cfg: SyncConfig, creds: S3Credentials) -> Any:
         region_name=cfg.region,
         connect_timeout=cfg.timeout_s,
         read_timeout=cfg.timeout_s,
-        retries={"total_max_attempts": 1},  # one try per call: the sync loop backs off itself
+        # botocore's standard mode retries a dropped connection or a 5xx/throttle a few times
+        # with jittered back-off inside one pass; the sync loop backs off between passes.
+        retries={"mode": "standard", "total_max_attempts": 3},
         s3={"addressing_style": cfg.addressing_style},
         # We send Content-MD5 ourselves; the newer default CRC trailers break some servers.
         request_checksum_calculation="when_required",

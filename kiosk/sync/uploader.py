@@ -1,4 +1,4 @@
-"""One upload pass: verified, idempotent PUTs of pending captures and their metadata objects."""
+"""One upload pass: never-overwriting, verified PUTs of waiting captures and their sidecars."""
 
 from __future__ import annotations
 
@@ -7,48 +7,59 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from kiosk.errors import StoreError, SyncAuthError, SyncError
-from kiosk.store.capture_store import CaptureStore
-from kiosk.store.index import CaptureRow
+from kiosk.errors import SyncAuthError, SyncError
+from kiosk.store import receipts
+from kiosk.sync import outbox
 from kiosk.sync.backoff import Pacer
 
 log = logging.getLogger(__name__)
 
-COMMIT_EVERY = 25  # confirmed uploads per index transaction; a crash re-checks them with HEAD
 AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
               "ExpiredToken", "AuthorizationHeaderMalformed", "InvalidClientTokenId"}
 TRANSIENT_CODES = {"SlowDown", "RequestTimeout", "ServiceUnavailable", "InternalError",
-                   "RequestTimeTooSkewed"}
+                   "RequestTimeTooSkewed", "ConditionalRequestConflict"}
+KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+HEARTBEAT = "heartbeat.json"
 
 
 class CaptureRejected(SyncError):
     """The server refused this one object (bad digest, verification mismatch); others may go."""
 
 
-def object_key(prefix: str, kiosk_id: str, row: CaptureRow, suffix: str = ".bin") -> str:
-    """Deterministic per capture, so a retry can only ever overwrite the same object."""
-    day = dt.datetime.fromtimestamp(row.wall_time, dt.UTC).strftime("%Y-%m-%d")
-    parts = [p for p in (prefix.strip("/"), kiosk_id, day, f"{row.id}{suffix}") if p]
-    return "/".join(parts)
+class Conflict(SyncError):
+    """A different object already has this key: never overwritten, quarantined, reported."""
 
 
-def metadata_document(row: CaptureRow, kiosk_id: str, bin_key: str) -> bytes:
-    """The small JSON object next to each capture; deterministic so re-uploads are identical."""
-    doc = {
-        "capture_id": row.id, "kiosk_id": kiosk_id, "object": bin_key,
-        "encryption": "libsodium sealed box (X25519, XSalsa20-Poly1305) of a JPEG",
-        "sha256": row.sha256, "size": row.size, "seq": row.seq, "boot_id": row.boot_id,
-        "wall_time": dt.datetime.fromtimestamp(row.wall_time, dt.UTC).isoformat(),
-        "clock_synchronised": row.clock_synchronised, "session_s": row.session_s,
-        "metadata": row.metadata,
-    }
+class PreconditionFailed(SyncError):
+    """If-None-Match: * found an object at the key."""
+
+
+def kiosk_prefix(prefix: str, kiosk_id: str) -> str:
+    if not KIOSK_ID.match(kiosk_id):
+        raise SyncError(f"kiosk_id {kiosk_id!r} cannot name objects: use letters, digits, "
+                        "'.', '_' and '-' (at most 63)")
+    return "/".join(p for p in (prefix.strip("/"), kiosk_id) if p)
+
+
+def object_key(prefix: str, kiosk_id: str, sidecar: dict[str, Any], suffix: str = ".bin") -> str:
+    """Unique for all time: the store id is generated once per store, the sequence per capture."""
+    day = str(sidecar["wall_time"])[:10]
+    return (f"{kiosk_prefix(prefix, kiosk_id)}/{day}/"
+            f"{sidecar['capture_id']}-{sidecar['store_id']}{suffix}")
+
+
+def metadata_document(sidecar: dict[str, Any], kiosk_id: str, bin_key: str) -> bytes:
+    """The JSON object next to each capture; deterministic so re-uploads are identical."""
+    doc = dict(sidecar, kiosk_id=kiosk_id, object=bin_key)
     return json.dumps(doc, sort_keys=True, indent=1).encode()
 
 
@@ -58,12 +69,14 @@ def classify(e: Exception, endpoint: str, bucket: str) -> SyncError:
         err = e.response.get("Error", {})
         code = str(err.get("Code", ""))
         status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code == "PreconditionFailed" or status == 412:
+            return PreconditionFailed(f"{endpoint}: an object already has this key")
         if code in AUTH_CODES or status == 403:
             return SyncAuthError(f"{endpoint} rejected the credentials ({code or status}); "
                                  "check the access key and secret")
         if code == "NoSuchBucket":
             return SyncError(f"bucket {bucket!r} does not exist at {endpoint}")
-        if status >= 500 or code in TRANSIENT_CODES:
+        if status >= 500 or code in TRANSIENT_CODES or status == 409:
             return SyncError(f"{endpoint} is failing ({code or status}); will retry")
         return CaptureRejected(f"{endpoint} refused the object ({code or status}: "
                                f"{err.get('Message', '')})")
@@ -75,6 +88,7 @@ class PassResult:
     uploaded: int = 0
     already_there: int = 0
     quarantined: int = 0
+    conflicts: int = 0
     rejected: int = 0
     error: str | None = None
     auth_error: bool = False
@@ -85,90 +99,110 @@ class PassResult:
 
 
 class Uploader:
-    def __init__(self, store: CaptureStore, client: Any, *, bucket: str, prefix: str,
-                 kiosk_id: str, endpoint: str, pacer: Pacer,
+    def __init__(self, client: Any, *, captures: Path, sync_dir: Path, bucket: str,
+                 prefix: str, kiosk_id: str, endpoint: str, pacer: Pacer,
+                 conditional_put: bool = True,
                  sleep: Callable[[float], None] = time.sleep,
                  wall_clock: Callable[[], float] = time.time) -> None:
-        self.store = store
         self.client = client
+        self.captures = captures
+        self.sync_dir = sync_dir
         self.bucket = bucket
         self.prefix = prefix
         self.kiosk_id = kiosk_id
         self.endpoint = endpoint or "AWS S3"
         self.pacer = pacer
+        self.conditional_put = conditional_put
+        self.attempts: dict[str, int] = {}
         self._sleep = sleep
         self._wall = wall_clock
+        kiosk_prefix(prefix, kiosk_id)  # a bad kiosk id is a configuration error, said at once
 
     def run_pass(self, batch_size: int) -> PassResult:
-        """Upload up to `batch_size` pending captures; stops early on auth errors or outages."""
+        """Upload up to `batch_size` waiting captures; stops early on auth errors or outages."""
         res = PassResult()
-        rows = self.store.index.upload_batch(batch_size)
-        if rows:
-            # Counted before any request: a retry after a crash then checks with HEAD first.
-            self.store.index.mark_attempt([r.id for r in rows], self._wall())
-        done: list[tuple[str, str]] = []
-        try:
-            for row in rows:
-                if not self._one(row, res, done):
-                    break
-                if len(done) >= COMMIT_EVERY:
-                    self.store.index.mark_synced(done, self._wall())
-                    done = []
-        finally:
-            self.store.index.mark_synced(done, self._wall())
-        self._record(res)
+        for item in outbox.waiting(self.captures, self.sync_dir, self.attempts, batch_size):
+            if not self._one(item, res):
+                break
         return res
 
-    def _one(self, row: CaptureRow, res: PassResult, done: list[tuple[str, str]]) -> bool:
+    def _one(self, item: outbox.Outgoing, res: PassResult) -> bool:
         try:
-            data = self.store.read_verified(row)
-        except StoreError as e:
-            self.store.quarantine(row.id, str(e))
+            sidecar = json.loads(item.sidecar.read_bytes())
+            data = item.sealed.read_bytes()
+        except FileNotFoundError:
+            return True  # purged or quarantined by the kiosk since the listing
+        except (OSError, ValueError) as e:
+            self._receipt(item.capture_id, "", receipts.CORRUPT, reason=f"unreadable: {e}")
             res.quarantined += 1
             return True
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) != sidecar.get("size") or digest != sidecar.get("sha256"):
+            self._receipt(item.capture_id, str(sidecar.get("sha256", "")), receipts.CORRUPT,
+                          reason=f"local file is corrupted ({len(data)} bytes, expected "
+                          f"{sidecar.get('size')}; sha256 mismatch)")
+            res.quarantined += 1
+            return True
+        self.attempts[item.capture_id] = self.attempts.get(item.capture_id, 0) + 1
         try:
-            key, fresh = self._upload(row, data)
+            key = object_key(self.prefix, self.kiosk_id, sidecar)
+            doc = metadata_document(sidecar, self.kiosk_id, key)
+            sent = self._deliver(key, data, "application/octet-stream")
+            # the sidecar goes second: on the server, its presence means the capture is whole
+            sent = self._deliver(key[:-4] + ".json", doc, "application/json") or sent
+        except Conflict as e:
+            log.error("capture %s: %s", item.capture_id, e)
+            self._receipt(item.capture_id, digest, receipts.CONFLICT, reason=str(e))
+            res.conflicts += 1
+            res.quarantined += 1
+            return True
         except CaptureRejected as e:
-            log.warning("capture %s: %s", row.id, e)
-            self.store.index.record_error(row.id, str(e))
+            log.warning("capture %s: %s", item.capture_id, e)
             res.rejected += 1
             return True
         except SyncError as e:
             res.error, res.auth_error = str(e), isinstance(e, SyncAuthError)
             return False
-        done.append((row.id, key))
-        if fresh:
+        self._receipt(item.capture_id, digest,
+                      receipts.UPLOADED if sent else receipts.ALREADY_THERE, key=key)
+        if sent:
             res.uploaded += 1
         else:
             res.already_there += 1
         return True
 
-    def _upload(self, row: CaptureRow, data: bytes) -> tuple[str, bool]:
-        """Returns (key, whether anything was sent); idempotent under retries."""
-        key = object_key(self.prefix, self.kiosk_id, row)
-        doc_key = object_key(self.prefix, self.kiosk_id, row, ".json")
-        doc = metadata_document(row, self.kiosk_id, key)
-        sent = False
-        for k, body, ctype in ((key, data, "application/octet-stream"),
-                               (doc_key, doc, "application/json")):
-            if row.attempts > 0 and self._present(k, body):
-                continue  # an earlier attempt got through before we could record it
-            self._put(k, body, ctype)
-            sent = True
-        return key, sent
+    def _receipt(self, cid: str, sha256: str, outcome: str, *, key: str = "",
+                 reason: str = "") -> None:
+        self.attempts.pop(cid, None)
+        receipts.write(self.sync_dir, receipts.Receipt(cid, sha256, outcome, key, reason,
+                                                       self._wall()))
 
-    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    def _deliver(self, key: str, body: bytes, content_type: str) -> bool:
+        """PUT `body` at `key` unless exactly it is there already (False); never overwrite."""
+        if not self.conditional_put:
+            same = self._same(key, body)
+            if same is not None:
+                return self._settle(key, same)
         try:
-            return fn(Bucket=self.bucket, **kwargs)
-        except (ClientError, BotoCoreError) as e:
-            raise classify(e, self.endpoint, self.bucket) from e
+            self._put(key, body, content_type)
+            return True
+        except PreconditionFailed:
+            # ours from an attempt whose answer was lost, or somebody else's object
+            return self._settle(key, self._same(key, body))
 
-    def _present(self, key: str, body: bytes) -> bool:
+    def _settle(self, key: str, same: bool | None) -> bool:
+        if same:
+            return False
+        raise Conflict(f"{key} already exists on {self.endpoint} with different content; "
+                       "not overwritten")
+
+    def _same(self, key: str, body: bytes) -> bool | None:
+        """None: no object; True: the same bytes; False: something else."""
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise classify(e, self.endpoint, self.bucket) from e
         except BotoCoreError as e:
             raise classify(e, self.endpoint, self.bucket) from e
@@ -178,30 +212,35 @@ class Uploader:
                          or head.get("Metadata", {}).get("sha256")
                          == hashlib.sha256(body).hexdigest()))
 
-    def _put(self, key: str, body: bytes, content_type: str) -> None:
+    def _put(self, key: str, body: bytes, content_type: str, *,
+             conditional: bool | None = None) -> None:
         wait = self.pacer.delay(len(body))
         if wait > 0:
             self._sleep(wait)
         md5 = hashlib.md5(body)
-        resp = self._call(
-            self.client.put_object, Key=key, Body=body, ContentType=content_type,
-            ContentMD5=base64.b64encode(md5.digest()).decode(),
-            Metadata={"sha256": hashlib.sha256(body).hexdigest()})
+        extra = {"IfNoneMatch": "*"} if (self.conditional_put if conditional is None
+                                         else conditional) else {}
+        try:
+            resp = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                ContentMD5=base64.b64encode(md5.digest()).decode(),
+                Metadata={"sha256": hashlib.sha256(body).hexdigest()}, **extra)
+        except (ClientError, BotoCoreError) as e:
+            raise classify(e, self.endpoint, self.bucket) from e
         etag = str(resp.get("ETag", "")).strip('"')
         # Multipart and SSE-KMS ETags are not MD5s; the server already checked Content-MD5.
         if len(etag) == 32 and etag != md5.hexdigest():
             raise CaptureRejected(f"{key}: server ETag {etag} does not match MD5 "
                                   f"{md5.hexdigest()}")
 
-    def _record(self, res: PassResult) -> None:
-        now = self._wall()
-        values: dict[str, Any] = {"last_pass_at": now}
-        if res.error:
-            values.update(last_error=res.error, last_error_at=now)
-            log.error("sync pass stopped: %s", res.error)
-        elif res.confirmed or res.quarantined or res.rejected:
-            if res.confirmed:
-                values["last_success_at"] = now
-            log.info("sync pass: %d uploaded, %d already there, %d quarantined, %d rejected",
-                     res.uploaded, res.already_there, res.quarantined, res.rejected)
-        self.store.index.set_meta(**values)
+    def put_heartbeat(self, doc: dict[str, Any]) -> str:
+        """The one object that is replaced on purpose: the kiosk's latest status."""
+        key = f"{kiosk_prefix(self.prefix, self.kiosk_id)}/{HEARTBEAT}"
+        body = json.dumps(doc, sort_keys=True, default=str).encode()
+        self._put(key, body, "application/json", conditional=False)
+        return key
+
+
+def iso(t: float | None) -> str | None:
+    return None if t is None else dt.datetime.fromtimestamp(t, dt.UTC).isoformat(
+        timespec="seconds")

@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from kiosk import config
 from kiosk.errors import SyncError
-from kiosk.store import CaptureStore, open_store
+from kiosk.store import CaptureStore, open_store, receipts
 from kiosk.store.index import PENDING, QUARANTINED, SYNCED
 from kiosk.sync import cli as sync_cli
 from kiosk.sync.daemon import SyncRunner, build_uploader
 from kiosk.sync.uploader import PassResult, object_key
-from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedS3, weed_binary
-from tests.storehelp import SMALL, decrypt_jpeg, keypair
+from tests.s3server import ACCESS_KEY, SECRET_KEY, SeaweedS3, scoped_identity, weed_binary
+from tests.storehelp import SMALL, decrypt_jpeg, keypair, open_capture
 
 pytestmark = pytest.mark.emulator
 
@@ -58,25 +59,30 @@ class Kiosk:
     """A kiosk's state dir, writer store and sync runner pointed at one S3 server."""
 
     def __init__(self, tmp: Path, server: SeaweedS3, prefix: str, secret: str = SECRET_KEY,
-                 retention_h: float = 0.0, **sync: Any) -> None:
-        self.pub, self.priv = keypair(tmp)
+                 retention_h: float = 0.0, kiosk_id: str = "kiosk-7",
+                 keys: tuple[Path, Path] | None = None, access: str = ACCESS_KEY,
+                 **sync: Any) -> None:
+        self.pub, self.priv = keys or keypair(tmp)
+        tmp.mkdir(parents=True, exist_ok=True)
         self.creds = tmp / "s3-credentials"
+        self.access = access
         self.write_credentials(secret)
         self.cfg = config.parse({
-            "kiosk_id": "kiosk-7",
+            "kiosk_id": kiosk_id,
             "store": {"dir": str(tmp / "state"), "public_key": str(self.pub), "reserve_mb": 0,
                       "retention_h": retention_h},
             "sync": {"endpoint": server.endpoint, "bucket": server.bucket, "prefix": prefix,
                      "credentials_file": str(self.creds), "timeout_s": 2.0,
+                     "state_dir": str(tmp / "sync-state"),
                      "backoff_base_s": 0.05, "backoff_max_s": 0.2, **sync},
         })
         self.server = server
         self.prefix = prefix
         self.store: CaptureStore = open_store(self.cfg, emulator=False)
-        self.runner = SyncRunner(self.cfg, self.store, lambda: build_uploader(self.cfg, self.store))
+        self.runner = SyncRunner(self.cfg, lambda: build_uploader(self.cfg), store=self.store)
 
     def write_credentials(self, secret: str) -> None:
-        self.creds.write_text(f"[default]\naws_access_key_id = {ACCESS_KEY}\n"
+        self.creds.write_text(f"[default]\naws_access_key_id = {self.access}\n"
                               f"aws_secret_access_key = {secret}\n")
         self.creds.chmod(0o600)
 
@@ -89,12 +95,14 @@ class Kiosk:
     def check_delivered_once(self, ids: list[str]) -> None:
         """Every capture is on the server exactly once, byte-identical, with its metadata."""
         objects = self.remote()
+        objects.pop(f"{self.prefix}/kiosk-7/heartbeat.json", None)
         expected = {}
         for cid in ids:
             row = self.store.index.get(cid)
             assert row is not None and row.state == SYNCED, (cid, row and row.state)
-            key = object_key(self.prefix, "kiosk-7", row)
-            assert row.remote_key == key
+            key = row.remote_key
+            assert key == (f"{self.prefix}/kiosk-7/{key.split('/')[-2]}/"
+                           f"{cid}-{self.store.store_id}.bin")
             expected[key] = row
             expected[key[:-4] + ".json"] = row
         assert sorted(objects) == sorted(expected), "missing or extra objects on the server"
@@ -103,8 +111,11 @@ class Kiosk:
                 doc = json.loads(objects[key])
                 assert doc["capture_id"] == row.id and doc["sha256"] == row.sha256
                 assert doc["metadata"]["session_s"] == 4.5 and doc["kiosk_id"] == "kiosk-7"
+                assert "n" not in doc["metadata"]  # sealed, not in the plaintext document
             else:
                 assert len(objects[key]) == row.size
+                header, _ = open_capture(self.priv, objects[key])
+                assert header["capture_id"] == row.id and "n" in header["metadata"]
                 assert decrypt_jpeg(self.priv, objects[key]).shape == SMALL.shape
 
     def check_listed_once(self, ids: list[str]) -> None:
@@ -114,11 +125,11 @@ class Kiosk:
         for cid in ids:
             row = self.store.index.get(cid)
             assert row is not None and row.state == SYNCED
-            obj = listed[object_key(self.prefix, "kiosk-7", row)]
+            obj = listed[row.remote_key]
             local = self.store.path_of(cid).read_bytes()
             assert obj["Size"] == row.size
             assert obj["ETag"].strip('"') == hashlib.md5(local).hexdigest()
-            assert object_key(self.prefix, "kiosk-7", row, ".json") in listed
+            assert row.remote_key[:-4] + ".json" in listed
 
     def close(self) -> None:
         self.store.close()
@@ -158,21 +169,24 @@ def test_normal_upload_then_retention(s3, kiosk_factory):
     k.check_delivered_once(ids)
     key = k.store.index.get(ids[0]).remote_key
     day = time.strftime("%Y-%m-%d", time.gmtime(k.store.index.get(ids[0]).wall_time))
-    assert key == f"{k.prefix}/kiosk-7/{day}/{ids[0]}.bin"
+    assert key == f"{k.prefix}/kiosk-7/{day}/{ids[0]}-{k.store.store_id}.bin"
     # retention_h = 0: local copies go right after the confirmed upload, rows stay
-    assert not any(k.store.path_of(c).exists() for c in ids)
-    assert k.store.stats()["last_sync_success"] is not None
+    assert not any(k.store.path_of(c).exists() or k.store.sidecar_of(c).exists() for c in ids)
+    assert sync_cli.status(k.cfg)["last_sync_success"] is not None
+    assert not list(receipts.receipts_dir(k.runner.dir).iterdir())  # absorbed, then forgotten
     assert k.runner.drain().uploaded == 0  # nothing pending: nothing sent twice
     k.check_delivered_once(ids)
 
 
 def test_retry_after_lost_confirmation_does_not_duplicate(s3, kiosk_factory):
-    """The sync process died after the PUTs but before recording them: HEAD finds them."""
+    """The sync process died after the PUTs but before its receipts: If-None-Match answers 412,
+    HEAD finds the same bytes, nothing is sent twice."""
     k = kiosk_factory(s3, batch_size=10, retention_h=1.0)
     ids = k.save(4)
     assert k.runner.drain().uploaded == 4
     for cid in ids:
         k.store.index.set_state(cid, PENDING)
+        receipts.remove(k.runner.dir, cid)
     again = k.runner.drain()
     assert (again.uploaded, again.already_there) == (0, 4)
     k.check_delivered_once(ids)
@@ -185,7 +199,7 @@ def test_server_down_then_up(own_s3, kiosk_factory):
     assert r.error and "cannot reach" in r.error and r.confirmed == 0
     assert k.runner.next_delay(r) > 0
     assert k.store.pending_count() == 5 and all(k.store.path_of(c).exists() for c in ids)
-    assert k.store.stats()["last_sync_error"] == r.error
+    assert sync_cli.status(k.cfg)["last_sync_error"] == r.error
     own_s3.start()
     totals = k.runner.drain()
     assert totals.error is None and totals.uploaded == 5
@@ -200,14 +214,15 @@ def test_server_killed_mid_upload(own_s3, kiosk_factory, fast_disk):
     worker = threading.Thread(target=k.runner.one_pass)
     worker.start()
     deadline = time.monotonic() + 30
-    while k.store.index.counts().get(SYNCED, 0) < 25 and time.monotonic() < deadline:
+    done = receipts.receipts_dir(k.runner.dir)
+    while len(list(done.iterdir())) < 25 and time.monotonic() < deadline:
         time.sleep(0.005)
     own_s3.kill()  # while the pass is still uploading
     worker.join(30)
     assert not worker.is_alive()
     counts = k.store.index.counts()
     assert 25 <= counts.get(SYNCED, 0) < 200 and counts.get(PENDING, 0) > 0
-    assert "cannot reach" in k.store.stats()["last_sync_error"]
+    assert "cannot reach" in sync_cli.status(k.cfg)["last_sync_error"]
     own_s3.start()
     # A freshly restarted SeaweedFS may time out a request or two while it recovers from the
     # kill: retry as the daemon does, with its back-off.
@@ -230,7 +245,7 @@ def test_wrong_credentials_clear_error_retry_nothing_deleted(s3, kiosk_factory, 
     assert k.store.pending_count() == 3 and all(k.store.path_of(c).exists() for c in ids)
     assert k.remote() == {}
     assert "definitely-wrong-secret" not in caplog.text
-    assert "definitely-wrong-secret" not in json.dumps(k.store.stats())
+    assert "definitely-wrong-secret" not in json.dumps(sync_cli.status(k.cfg))
     k.write_credentials(SECRET_KEY)  # fixed on disk: the next pass re-reads it
     assert k.runner.drain().uploaded == 3
     k.check_delivered_once(ids)
@@ -254,6 +269,7 @@ def test_corrupted_local_files_are_quarantined_others_continue(s3, kiosk_factory
         assert row.state == QUARANTINED and "corrupted" in row.last_error
         assert (k.store.quarantine_dir / f"{cid}.bin").exists()  # kept for a human
     assert k.store.stats()["quarantined"] == 2
+    assert sync_cli.status(k.cfg)["quarantined"] == 2
 
 
 def test_a_thousand_queued_captures_drain(s3, kiosk_factory, fast_disk):
@@ -261,7 +277,7 @@ def test_a_thousand_queued_captures_drain(s3, kiosk_factory, fast_disk):
     ids = k.save(1000)
     totals = k.runner.drain()
     assert totals.error is None and totals.uploaded == 1000 and totals.passes == 4
-    assert k.store.pending_count() == 0
+    assert k.store.pending_count() == 0 and k.runner.waiting() == 0
     k.check_listed_once(ids)
 
 
@@ -299,7 +315,10 @@ def test_cli_daemon_sync_now_and_status(s3, kiosk_factory, capsys):
         ids = k.save(2)  # the daemon now sleeps for 30 s; `sync now` wakes it
         now = _parse("sync", "now", "--wait", "15")
         assert now.func(now, cfg) == 0
-        assert k.store.pending_count() == 0 and "pending:      0" in capsys.readouterr().out
+        assert k.runner.waiting() == 0 and "pending:      0" in capsys.readouterr().out
+        deadline = time.monotonic() + 10
+        while k.store.pending_count() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the daemon reconciles right after its pass
         k.check_delivered_once(ids + [r.id for r in k.store.index.rows()[:2]])
     finally:
         stop.set()
@@ -320,8 +339,107 @@ def test_cli_one_shot(s3, kiosk_factory, capsys):
     assert "uploaded 2" in capsys.readouterr().out
 
 
+def test_sync_now_without_a_daemon_runs_the_pass_here(s3, kiosk_factory, capsys):
+    k = kiosk_factory(s3)
+    k.save(3)
+    t0 = time.monotonic()
+    now = _parse("sync", "now", "--wait", "60")
+    assert now.func(now, k.cfg) == 0
+    assert time.monotonic() - t0 < 10  # no minute-long wait for a daemon that is not there
+    assert "uploaded 3" in capsys.readouterr().out and k.store.pending_count() == 0
+
+
+def test_status_drops_an_old_error_after_a_good_pass(own_s3, kiosk_factory):
+    k = kiosk_factory(own_s3)
+    k.save(1)
+    assert k.runner.one_pass().error
+    assert sync_cli.status(k.cfg)["last_sync_error"]
+    own_s3.start()
+    assert k.runner.drain().error is None
+    st = sync_cli.status(k.cfg)
+    assert st["last_sync_error"] is None and st["last_sync_success"] is not None
+
+
 def test_sync_not_configured_is_a_clear_error(tmp_path):
     cfg = config.parse({"store": {"dir": str(tmp_path / "st"), "reserve_mb": 0}})
     args = _parse("sync")
     with pytest.raises(SyncError, match="sync.bucket"):
         args.func(args, cfg)
+
+
+def test_wipe_and_reinstall_never_overwrites(s3, kiosk_factory, tmp_path):
+    """The collision that lost data: a store wiped and reinstalled on the same day, same boot,
+    same kiosk id, numbers its captures from 1 again. Its objects must land beside the old
+    ones, never over them."""
+    old = kiosk_factory(s3, retention_h=24.0)
+    old_ids = old.save(3)
+    assert old.runner.drain().uploaded == 3
+    new = kiosk_factory(s3, keys=(old.pub, old.priv), retention_h=24.0)
+    new_ids = new.save(3)
+    assert new_ids == old_ids  # same sequence numbers and boot: the old keys would collide
+    assert new.store.store_id != old.store.store_id
+    totals = new.runner.drain()
+    assert (totals.uploaded, totals.conflicts, totals.error) == (3, 0, None)
+    objects = old.remote()
+    rows = [k.store.index.get(c) for k in (old, new) for c in old_ids]
+    assert {r.remote_key for r in rows} | {r.remote_key[:-4] + ".json" for r in rows} \
+        == set(objects)
+    assert len(objects) == 12
+    for k in (old, new):
+        for cid in old_ids:
+            row = k.store.index.get(cid)
+            assert objects[row.remote_key] == k.store.path_of(cid).read_bytes()
+            assert open_capture(k.priv, objects[row.remote_key])[0]["store_id"] \
+                == k.store.store_id
+
+
+@pytest.mark.parametrize("conditional", [True, False], ids=["if-none-match", "head-first"])
+def test_an_existing_different_object_is_never_overwritten(s3, kiosk_factory, conditional):
+    """Whatever put it there, a different object at a capture's key stays; the capture is
+    quarantined on the kiosk with the reason, and reported by `sync status`."""
+    k = kiosk_factory(s3, conditional_put=conditional)
+    ids = k.save(2)
+    side = json.loads(k.store.sidecar_of(ids[0]).read_text())
+    key = object_key(k.prefix, "kiosk-7", side)
+    s3.client().put_object(Bucket=s3.bucket, Key=key, Body=b"somebody else's selfie")
+    totals = k.runner.drain()
+    assert (totals.uploaded, totals.conflicts, totals.quarantined) == (1, 1, 1)
+    assert s3.objects(key)[key] == b"somebody else's selfie"
+    row = k.store.index.get(ids[0])
+    assert row.state == QUARANTINED and "conflict" in row.last_error
+    assert "different content" in row.last_error
+    assert (k.store.quarantine_dir / f"{ids[0]}.bin").exists()
+    assert k.store.index.get(ids[1]).state == SYNCED
+    assert sync_cli.status(k.cfg)["totals"]["conflicts"] == 1
+
+
+def test_a_kiosk_cannot_write_into_another_kiosks_prefix(weed, tmp_path, kiosk_factory):
+    """Per-kiosk credentials (SeaweedFS: actions scoped to bucket/prefix): kiosk A may write
+    only under <prefix>/kiosk-a/. Configured as kiosk B, it is refused and writes nothing."""
+    prefix = "test_a_kiosk_cannot_write_into_another_kiosks_prefix"
+    server = SeaweedS3(weed, tmp_path / "seaweed", identities=[
+        scoped_identity(name, f"AK-{name}", f"SK-{name}-0123456789", "selfies",
+                        f"{prefix}/{name}") for name in ("kiosk-a", "kiosk-b")])
+    server.start()
+    try:
+        a = kiosk_factory(server, kiosk_id="kiosk-a", access="AK-kiosk-a",
+                          secret="SK-kiosk-a-0123456789")
+        a.save(2)
+        assert a.runner.drain().uploaded == 2
+        victim = server.client().put_object(Bucket="selfies", Key=f"{prefix}/kiosk-b/x.bin",
+                                            Body=b"b's object")
+        assert victim["ETag"]
+        liar = kiosk_factory(server, kiosk_id="kiosk-b", access="AK-kiosk-a",
+                             secret="SK-kiosk-a-0123456789")
+        liar.save(1)
+        r = liar.runner.one_pass()
+        assert r.auth_error and r.confirmed == 0
+        assert server.keys(f"{prefix}/kiosk-b/") == [f"{prefix}/kiosk-b/x.bin"]
+        own = server.client(access="AK-kiosk-a", secret="SK-kiosk-a-0123456789")
+        with pytest.raises(ClientError):
+            own.put_object(Bucket="selfies", Key=f"{prefix}/kiosk-b/x.bin", Body=b"overwrite")
+        with pytest.raises(ClientError):
+            own.list_objects_v2(Bucket="selfies", Prefix=f"{prefix}/")
+        assert server.objects(f"{prefix}/kiosk-b/")[f"{prefix}/kiosk-b/x.bin"] == b"b's object"
+    finally:
+        server.stop()

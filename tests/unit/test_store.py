@@ -13,10 +13,10 @@ import pytest
 
 from kiosk import config
 from kiosk.errors import StoreError, StoreFullError, StoreKeyError
-from kiosk.store import CaptureStore, open_store, resolve_dir
+from kiosk.store import CaptureStore, crypto, open_store, payload, resolve_dir
 from kiosk.store import cli as store_cli
 from kiosk.store.index import PENDING, QUARANTINED, SYNCED, WRITING
-from tests.storehelp import SMALL, decrypt_jpeg, keypair, make_store
+from tests.storehelp import SMALL, decrypt_jpeg, keypair, make_store, open_capture
 
 pytestmark = pytest.mark.unit
 
@@ -34,26 +34,56 @@ def store(tmp_path: Path, keys: tuple[Path, Path]):
     s.close()
 
 
-def test_save_encrypts_with_the_public_key_and_records_metadata(store, keys):
+def test_save_seals_face_metadata_with_the_image_and_keeps_the_rest_public(store, keys):
     meta = {"face": np.array([10, 20, 30, 40]), "sharpness": np.float32(12.5), "session_s": 7.25,
             "models": {"eye_state": "1.0"}}
     cid = store.save(SMALL, meta)
     data = store.path_of(cid).read_bytes()
     assert b"JFIF" not in data and not data.startswith(b"\xff\xd8")
     assert np.abs(decrypt_jpeg(keys[1], data)[..., ::-1].astype(int) - SMALL).mean() < 3
+    header, _ = open_capture(keys[1], data)
+    assert header == {"format": "kiosk-capture/1", "capture_id": cid, "seq": 1,
+                      "store_id": store.store_id,
+                      "metadata": {"face": [10, 20, 30, 40], "sharpness": 12.5}}
     row = store.index.get(cid)
     assert row is not None and row.state == PENDING and row.seq == 1
-    assert row.metadata == {"face": [10, 20, 30, 40], "sharpness": 12.5, "session_s": 7.25,
-                            "models": {"eye_state": "1.0"}}
+    assert row.metadata == {"session_s": 7.25, "models": {"eye_state": "1.0"}}
     assert row.session_s == 7.25 and row.boot_id and row.wall_time > 1e9
     assert cid == f"{1:010d}-{row.boot_id[:8]}"
+    # the plaintext sidecar the sync service uploads says nothing about the face
+    side = json.loads(store.sidecar_of(cid).read_text())
+    assert side["metadata"] == row.metadata and side["sha256"] == row.sha256
+    assert side["key_id"] == payload.key_id(crypto.load_public_key(keys[0]))
+    assert side["store_id"] == store.store_id and len(store.store_id) == 16
+    assert "face" not in store.sidecar_of(cid).read_text()
+    index_bytes = b"".join(p.read_bytes() for p in store.root.glob("index.sqlite3*"))
+    assert b"sharpness" not in index_bytes and b"session_s" in index_bytes
 
 
-def test_files_are_private(store):
+def test_old_index_loses_its_plaintext_face_data_and_gains_sidecars(tmp_path, keys, store):
+    """Format 0 kept the face box in the index and had no sidecar: migrated on open."""
+    cid = store.save(SMALL, {"face": [1, 2, 3, 4], "session_s": 1.0})
+    db = store.index._db
+    db.execute("UPDATE captures SET metadata = ?", (json.dumps({"face": [1, 2, 3, 4],
+                                                                "session_s": 1.0}),))
+    db.execute("PRAGMA user_version = 0")
+    store.sidecar_of(cid).unlink()
+    store.close()
+    again = make_store(tmp_path, keys[0])
+    again.repair()
+    assert again.index.get(cid).metadata == {"session_s": 1.0}
+    assert json.loads(again.sidecar_of(cid).read_text())["metadata"] == {"session_s": 1.0}
+    again.close()
+
+
+def test_only_sealed_files_and_sidecars_are_group_readable(store):
+    """The sync service's user (in the kiosk group) reads what it uploads, nothing else."""
     cid = store.save(SMALL, {})
-    for p in (store.path_of(cid), store.index.path):
-        assert p.stat().st_mode & 0o777 == 0o600, p
-    assert store.root.stat().st_mode & 0o077 == 0
+    assert store.index.path.stat().st_mode & 0o777 == 0o600
+    for p in (store.path_of(cid), store.sidecar_of(cid)):
+        assert p.stat().st_mode & 0o777 == 0o640, p
+    assert store.captures_dir.stat().st_mode & 0o777 == 0o750
+    assert store.quarantine_dir.stat().st_mode & 0o077 == 0
 
 
 def test_sequence_survives_reopen(tmp_path, keys, store):
@@ -111,8 +141,8 @@ def test_rejects_non_rgb_images(store):
 def test_repair_rolls_back_finishes_and_quarantines(tmp_path, keys, store):
     done = store.save(SMALL, {})
     # a crash after the row was reserved, before the rename: nothing was stored
-    lost = store.index.reserve(boot_id="b" * 32, wall_time=1.0, clock_synchronised=False,
-                               session_s=None, size=3, sha256="0" * 64, metadata="{}")
+    lost, _ = store.index.reserve(boot_id="b" * 32, wall_time=1.0, clock_synchronised=False,
+                                  session_s=None, metadata="{}", seal=lambda cid, seq: b"abc")
     (store.captures_dir / f".tmp-{lost.id}.bin.1234").write_bytes(b"abc")
     # a crash after the rename, before the PENDING update: the capture is complete
     store.index.set_state(done, WRITING)
@@ -222,7 +252,7 @@ def test_cli_list_show_purge_and_keys(tmp_path, capsys):
     assert b in capsys.readouterr().out
     assert _run(cfg, "captures", "show", a) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["metadata"] == {"q": 1} and shown["file"].endswith(f"{a}.bin")
+    assert shown["metadata"] == {} and shown["file"].endswith(f"{a}.bin")
     with pytest.raises(StoreError, match="no capture"):
         _run(cfg, "captures", "show", "nope")
     assert _run(cfg, "captures", "purge", "--synced") == 0

@@ -10,10 +10,17 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from kiosk import config
 from kiosk.errors import SyncAuthError, SyncError
+from kiosk.store.capture_store import envelope
 from kiosk.store.index import CaptureRow
 from kiosk.sync.backoff import Pacer, backoff_delay
 from kiosk.sync.credentials import S3Credentials, load_credentials
-from kiosk.sync.uploader import CaptureRejected, classify, metadata_document, object_key
+from kiosk.sync.uploader import (
+    CaptureRejected,
+    PreconditionFailed,
+    classify,
+    metadata_document,
+    object_key,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -38,23 +45,34 @@ def test_pacer_keeps_the_average_rate():
     assert Pacer(0, lambda: 0.0).delay(10**9) == 0
 
 
-def _row(wall: float) -> CaptureRow:
-    return CaptureRow(id="0000000042-abcdef12", seq=42, boot_id="abcdef12" * 4, wall_time=wall,
-                      clock_synchronised=True, session_s=6.5, size=10, sha256="f" * 64,
-                      metadata={"face": [1, 2, 3, 4]}, state="pending", attempts=0,
-                      last_error=None, last_attempt_at=None, synced_at=None, remote_key=None,
-                      local_deleted_at=None)
+def _sidecar(wall: float) -> dict:
+    row = CaptureRow(id="0000000042-abcdef12", seq=42, boot_id="abcdef12" * 4, wall_time=wall,
+                     clock_synchronised=True, session_s=6.5, size=10, sha256="f" * 64,
+                     metadata={"session_s": 6.5}, state="pending", attempts=0,
+                     last_error=None, last_attempt_at=None, synced_at=None, remote_key=None,
+                     local_deleted_at=None)
+    return envelope(row, "0123456789abcdef", "fedcba9876543210")
 
 
-def test_object_key_is_deterministic_and_dated_in_utc():
-    wall = dt.datetime(2025, 3, 1, 23, 30, tzinfo=dt.UTC).timestamp()
-    row = _row(wall)
-    assert object_key("selfies/", "k1", row) == "selfies/k1/2025-03-01/0000000042-abcdef12.bin"
-    assert object_key("", "k1", row, ".json") == "k1/2025-03-01/0000000042-abcdef12.json"
-    doc = metadata_document(row, "k1", "x.bin")
-    assert doc == metadata_document(row, "k1", "x.bin")  # identical bytes on every retry
+def test_object_key_is_unique_per_store_and_dated_in_utc():
+    side = _sidecar(dt.datetime(2025, 3, 1, 23, 30, tzinfo=dt.UTC).timestamp())
+    assert (object_key("selfies/", "k1", side)
+            == "selfies/k1/2025-03-01/0000000042-abcdef12-0123456789abcdef.bin")
+    assert (object_key("", "k1", side, ".json")
+            == "k1/2025-03-01/0000000042-abcdef12-0123456789abcdef.json")
+    other_store = dict(side, store_id="1111111111111111")
+    assert object_key("s", "k1", other_store) != object_key("s", "k1", side)
+    doc = metadata_document(side, "k1", "x.bin")
+    assert doc == metadata_document(side, "k1", "x.bin")  # identical bytes on every retry
     parsed = json.loads(doc)
     assert parsed["wall_time"].startswith("2025-03-01T23:30") and parsed["seq"] == 42
+    assert parsed["kiosk_id"] == "k1" and parsed["key_id"] == "fedcba9876543210"
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "../x", "kiosk 1", "-x", "k" * 64])
+def test_kiosk_id_that_cannot_name_objects_is_refused(bad):
+    with pytest.raises(SyncError, match="cannot name objects"):
+        object_key("s", bad, _sidecar(0.0))
 
 
 def _client_error(code: str, status: int) -> ClientError:
@@ -67,6 +85,7 @@ def _client_error(code: str, status: int) -> ClientError:
     ("AccessDenied", 403, SyncAuthError), ("NoSuchBucket", 404, SyncError),
     ("InternalError", 500, SyncError), ("SlowDown", 503, SyncError),
     ("BadDigest", 400, CaptureRejected), ("EntityTooLarge", 400, CaptureRejected),
+    ("PreconditionFailed", 412, PreconditionFailed), ("ConditionalRequestConflict", 409, SyncError),
 ])
 def test_classify_client_errors(code, status, kind):
     e = classify(_client_error(code, status), "http://s3", "b")

@@ -126,7 +126,7 @@ def test_sync_service_has_network_but_no_devices() -> None:
     unit = parse_unit(ROOT / "systemd" / "kiosk-sync.service")
     svc = unit["Service"]
     assert one(unit, "Service", "ExecStart") == f"{INSTALLED_KIOSK} sync --daemon"
-    assert one(unit, "Service", "User") == "kiosk"
+    assert one(unit, "Service", "User") == "kiosk-sync"
     assert "DeviceAllow" not in svc and "SupplementaryGroups" not in svc
     assert one(unit, "Service", "PrivateDevices") == "yes"
     assert one(unit, "Service", "DevicePolicy") == "closed"
@@ -136,3 +136,21 @@ def test_sync_service_has_network_but_no_devices() -> None:
     env = dict(v.split("=", 1) for v in svc["Environment"])
     assert env["AWS_SHARED_CREDENTIALS_FILE"] == f"%d/{cred_name}"
     assert "network-online.target" in one(unit, "Unit", "After")
+
+
+def test_sync_reads_the_store_but_writes_only_its_own_folder() -> None:
+    """Least privilege: the uploader's user is not the kiosk's, the store is read-only to it
+    (ProtectSystem=strict, no ReadWritePaths), and the kiosk user takes in its receipts."""
+    sync = parse_unit(ROOT / "systemd" / "kiosk-sync.service")
+    kiosk = parse_unit(ROOT / "systemd" / "kiosk.service")
+    reconcile = parse_unit(ROOT / "systemd" / "kiosk-reconcile.service")
+    assert one(sync, "Service", "Group") == one(kiosk, "Service", "Group") == "kiosk"
+    assert one(sync, "Service", "StateDirectory") == "kiosk-sync"
+    assert one(sync, "Service", "ProtectSystem") == "strict"
+    assert "ReadWritePaths" not in sync["Service"]
+    assert one(kiosk, "Service", "StateDirectoryMode") == "0750"  # group may traverse
+    assert one(reconcile, "Service", "User") == "kiosk"
+    assert one(reconcile, "Service", "ExecStart") == f"{INSTALLED_KIOSK} captures reconcile"
+    assert one(reconcile, "Service", "PrivateNetwork") == "yes"
+    timer = parse_unit(ROOT / "systemd" / "kiosk-reconcile.timer")
+    assert one(timer, "Install", "WantedBy") == "timers.target"
