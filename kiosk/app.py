@@ -68,7 +68,7 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
     seed = cfg.session.seed
     kiosk = Kiosk(
         cfg, open_camera=camera_factory, display=display, leds=leds,
-        vision=vision, store=store, catalogue=messages.load("en"), clock=clock,
+        vision=vision, store=store, catalogue=messages.load(cfg.ui.language), clock=clock,
         rng=random.Random(None if seed < 0 else seed), fault="; ".join(faults),
     )
     return kiosk

@@ -46,6 +46,18 @@ class DisplayConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    language: str = _f("en", doc="language of every text on screen: en (English), id (Bahasa "
+                       "Indonesia); one kiosk/locales/<language>.toml each")
+    language_button: bool = _f(True, doc="a button on the attract and guidance screens offers "
+                               "the other languages (tap; 'l' in the emulator); the choice "
+                               "lasts until the visitor's session ends")
+    sound: bool = _f(True, doc="a short tone on each blink cue (silent if there is no sound "
+                     "device; `kiosk doctor` says so)")
+    volume: float = _f(0.6, lo=0, hi=1, doc="tone volume")
+
+
+@dataclass(frozen=True)
 class LedConfig:
     pin_factory: str = _f("", doc="gpiozero pin factory: lgpio on a Pi 5; empty = mock")
     green: int = _f(17, lo=0, hi=27)
@@ -174,6 +186,7 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
     leds: LedConfig = field(default_factory=LedConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     position: PositionConfig = field(default_factory=PositionConfig)
@@ -231,6 +244,11 @@ def _build(cls: Any, data: dict[str, Any], prefix: str, errors: list[str]) -> An
 
 
 def _cross_checks(cfg: Config, errors: list[str]) -> None:
+    from kiosk import messages
+
+    if cfg.ui.language not in messages.available():
+        errors.append(f"ui.language: {cfg.ui.language!r} is not one of "
+                      f"{', '.join(messages.available())}")
     if cfg.position.min_face >= cfg.position.max_face:
         errors.append("position.min_face: must be below position.max_face")
     if cfg.position.min_luma >= cfg.position.max_luma:

@@ -48,7 +48,29 @@ class Catalogue:
         words = [self.region(n) for n in names]
         if len(words) <= 1:
             return "".join(words)
-        return f"{', '.join(words[:-1])} {self.get('grammar.and', 'and')} {words[-1]}"
+        if len(words) == 2:
+            return f"{words[0]} {self.text('grammar.and')} {words[1]}"
+        return f"{', '.join(words[:-1])}{self.text('grammar.and_many')} {words[-1]}"
+
+    def keys(self) -> dict[str, str]:
+        """Every message as {dotted key: text}."""
+        out: dict[str, str] = {}
+
+        def walk(node: dict[str, Any], prefix: str) -> None:
+            for k, v in node.items():
+                if isinstance(v, dict):
+                    walk(v, f"{prefix}{k}.")
+                else:
+                    out[f"{prefix}{k}"] = v
+        walk(self._texts, "")
+        return out
+
+
+def available() -> list[str]:
+    """The bundled languages (one kiosk/locales/<lang>.toml each), sorted."""
+    folder = resources.files("kiosk").joinpath("locales")
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
+                  if p.name.endswith(".toml"))
 
 
 @lru_cache(maxsize=8)

@@ -219,6 +219,35 @@ def check_display(ctx: Context) -> list[Check]:
     return checks
 
 
+def check_sound(ctx: Context, cards: Callable[[], list[str]] | None = None,
+                open_tones: Callable[[], Any] | None = None) -> list[Check]:
+    """The blink cue's tone: without a device the kiosk stays silent, so this only warns."""
+    from kiosk.hardware.sound import Tones, sound_cards
+
+    if not ctx.cfg.ui.sound:
+        return [Check.ok("sound", "off in the config (ui.sound = false): blink cues are shown "
+                         "on screen only")]
+    silent = "blink cues are shown on screen only, without their tone"
+    found = (cards or sound_cards)()
+    if not ctx.emulator and not found:
+        return [Check.warn("sound", f"no sound card: {silent}",
+                           "connect a speaker (HDMI audio or a USB sound card); "
+                           "check `aplay -l`")]
+    if ctx.hands_off:
+        return [Check.ok("sound", f"{', '.join(found) or 'sound device'} (not opened: the "
+                         "service may be using it)")]
+    tones = (open_tones or (lambda: Tones(True, 0.0)))()
+    try:
+        if not tones.available:
+            return [Check.warn("sound", f"{tones.reason}: {silent}",
+                               "check `aplay -l` and SDL_AUDIODRIVER" if not ctx.emulator
+                               else "")]
+        driver = ctx.environ.get("SDL_AUDIODRIVER", "SDL default")
+        return [Check.ok("sound", f"cue tone ready ({', '.join(found) or driver})")]
+    finally:
+        tones.close()
+
+
 def check_pins(ctx: Context) -> list[Check]:
     name = ctx.cfg.leds.pin_factory.strip().lower() or ("mock" if ctx.emulator else "lgpio")
     pins = f"green {ctx.cfg.leds.green}, red {ctx.cfg.leds.red}, amber {ctx.cfg.leds.amber}"
@@ -332,7 +361,7 @@ def check_clock(ctx: Context) -> list[Check]:
 
 CHECKS: list[Callable[[Context], list[Check]]] = [
     check_config, check_service, check_daemon, check_models, check_camera, check_display,
-    check_pins, check_groups, check_public_key, check_disk, check_clock,
+    check_sound, check_pins, check_groups, check_public_key, check_disk, check_clock,
 ]
 
 

@@ -21,6 +21,7 @@ from kiosk.hardware.interfaces import Screen
 
 if TYPE_CHECKING:
     from kiosk.hardware.leds import GpioLeds
+    from kiosk.hardware.sound import Tones
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class PygameDisplay:
     """Draws `Screen`s with the mirrored live preview; `poll()` turns keys into events."""
 
     def __init__(self, cfg: DisplayConfig, emulator: bool, leds: GpioLeds | None = None,
-                 screenshots: Path | None = None) -> None:
+                 screenshots: Path | None = None, sound: Tones | None = None) -> None:
         self.pg = pg = _import_pygame()
         from kiosk.hardware import display_draw  # imports pygame: only once it is known present
 
@@ -49,6 +50,7 @@ class PygameDisplay:
         self.cfg = cfg
         self.emulator = emulator
         self.leds = leds
+        self.sound = sound
         self.mirror = cfg.mirror
         try:
             pg.display.init()
@@ -62,7 +64,8 @@ class PygameDisplay:
             driver = os.environ.get("SDL_VIDEODRIVER", "default")
             raise HardwareError(f"cannot open the display (SDL_VIDEODRIVER={driver}): {e}") from e
         pg.display.set_caption("Selfie kiosk (emulator)" if emulator else "Selfie kiosk")
-        self.layout = geo.layout(*self.surface.get_size())
+        width, height = self.surface.get_size()
+        self.layout = geo.layout(width, height, legend=emulator and leds is not None)
         self.text = display_draw.TextCache()
         self._pictogram = display_draw.pictogram(self.layout.pictogram[2], self.mirror)
         self._shades: dict[tuple[int, int], Any] = {}
@@ -73,6 +76,8 @@ class PygameDisplay:
             screenshots.mkdir(parents=True, exist_ok=True)
         self.last_render_s = 0.0
         self.placed = False  # was the face well placed in the oval on the last live frame
+        self._button = False  # is the language button on screen (taps on it count)
+        self._cue = 0
         log.info("display %dx%d (%s)", *self.layout.size,
                  "window" if emulator or not cfg.fullscreen else "full screen")
 
@@ -93,16 +98,27 @@ class PygameDisplay:
                 (d.tick if screen.ok else d.cross)(self.surface, icon)
             else:
                 d.warning(self.surface, icon)
-        if live or screen.highlight:
+        if screen.steps:
+            self._steps(screen.steps)
+        elif live or screen.highlight:
             self.surface.blit(self._pictogram, lay.pictogram[:2])
             if screen.highlight:
                 d.highlight(self.surface, lay.pictogram, screen.highlight, self.mirror)
         if screen.progress is not None and live:
             d.progress_bar(self.surface, lay.progress, screen.progress)
         self._texts(screen)
+        self._button = bool(screen.language)
+        if screen.language:
+            label = self.text.block(screen.language, lay.small_px, d.FG,
+                                    lay.language[2] - lay.language[3], 1)[0]
+            d.button(self.surface, lay.language, label)
         if self.emulator and self.leds is not None:
-            d.leds(self.surface, lay.leds, self.leds.values())
+            d.leds(self.surface, lay.leds, self.leds.values(), self._legend(screen))
         self.pg.display.flip()
+        if screen.cue != self._cue:
+            self._cue = screen.cue
+            if screen.cue and self.sound is not None:
+                self.sound.cue()
         self.last_render_s = time.perf_counter() - started
         self._maybe_screenshot(screen)
 
@@ -127,19 +143,44 @@ class PygameDisplay:
         if face is not None and frame is not None:
             on_screen = geo.to_screen(face, (frame.shape[1], frame.shape[0]), shown, self.mirror)
             self.placed = geo.well_placed(on_screen.box, guide)
-            self._face_corners(on_screen.box, d.GREEN if self.placed else d.OVAL_IDLE)
+            self._face_corners(on_screen.box, d.GREEN if self.placed else d.OVAL_IDLE, shown)
         width = max(3, round(0.012 * min(self.layout.size)))
         self.pg.draw.ellipse(self.surface, d.GREEN if self.placed else d.OVAL_IDLE,
                              self.pg.Rect(guide), width)
         return shown
 
-    def _face_corners(self, box: tuple[float, float, float, float], colour: Any) -> None:
+    def _face_corners(self, box: tuple[float, float, float, float], colour: Any,
+                      shown: geo.Rect) -> None:
         x, y, w, h = (round(v) for v in box)
         arm, t = max(6, w // 5), max(2, w // 60)
+        # a face at the edge of the picture has corners beyond it: keep them on the preview
+        self.surface.set_clip(self.pg.Rect(shown))
         for cx, cy, sx, sy in ((x, y, 1, 1), (x + w, y, -1, 1), (x, y + h, 1, -1),
                                (x + w, y + h, -1, -1)):
             self.pg.draw.line(self.surface, colour, (cx, cy), (cx + sx * arm, cy), t)
             self.pg.draw.line(self.surface, colour, (cx, cy), (cx, cy + sy * arm), t)
+        self.surface.set_clip(None)
+
+    def _steps(self, steps: tuple[str, ...]) -> None:
+        """What to do, numbered: as large as the hints, shrinking together until all fit."""
+        d, lay = self.draw, self.layout
+        w, h = lay.steps[2:]
+        for scale in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4):
+            px = max(round(lay.hint_px * scale), min(lay.small_px, lay.hint_px))
+            radius, gap = d.step_metrics(px)
+            blocks = [self.text.block(step, px, d.FG, w - 2 * radius - gap, 3) for step in steps]
+            if d.steps_height(blocks, px) <= h:
+                break
+        d.steps(self.surface, lay.steps, blocks, px, self.text)
+
+    def _legend(self, screen: Screen) -> dict[str, Any]:
+        """The LEDs' meanings (the legend texts travel with the screen's language)."""
+        d, lay = self.draw, self.layout
+        row = lay.leds[3] // len(d.LED_ORDER)
+        width = lay.leds[2] - row
+        return {name: self.text.block(text, min(lay.small_px, round(row * 0.8)), d.HINT,
+                                      width, 1)[0]
+                for name, text in zip(d.LED_ORDER, screen.legend, strict=False)}
 
     def _countdown(self, seconds: int, shown: geo.Rect) -> None:
         d = self.draw
@@ -198,7 +239,8 @@ class PygameDisplay:
             log.warning("cannot save screenshot %s: %s", path, e)
 
     def poll(self) -> list[str]:
-        """'reset' for r, 'quit' for q, Esc or closing the window; never blocks."""
+        """'reset' for r, 'quit' for q, Esc or closing the window, 'language' for l or a tap
+        on the language button (SDL turns touches into mouse clicks); never blocks."""
         pg = self.pg
         events: list[str] = []
         for event in pg.event.get():
@@ -209,6 +251,11 @@ class PygameDisplay:
                     events.append("quit")
                 elif event.key == pg.K_r:
                     events.append("reset")
+                elif event.key == pg.K_l:
+                    events.append("language")
+            elif (event.type == pg.MOUSEBUTTONDOWN and event.button == 1 and self._button
+                  and geo.inside(self.layout.language, event.pos)):
+                events.append("language")
         return events
 
     def close(self) -> None:

@@ -19,6 +19,21 @@ OVAL_IDLE = (240, 240, 240)
 FAULT_BG = (44, 20, 20)
 LED_COLOURS = {"green": GREEN, "red": RED, "amber": AMBER}
 LED_OFF = (45, 45, 50)
+LED_ORDER = ("green", "amber", "red")
+
+# Every (text colour, background) pair drawn, by role: tests/unit/test_palette.py holds each
+# to WCAG 2.x AA contrast for the size the role is drawn at.
+TEXT_ON = {
+    "prompt": (FG, BG),
+    "hint": (HINT, BG),
+    "fault_prompt": (FG, FAULT_BG),
+    "fault_hint": (HINT, FAULT_BG),
+    "countdown": (FG, BG),
+    "step": (FG, BG),
+    "step_number": (BG, GREEN),
+    "button": (FG, BG),
+    "legend": (HINT, BG),
+}
 
 
 class TextCache:
@@ -105,20 +120,35 @@ def oval_shade(size: tuple[int, int], guide: Rect) -> pygame.Surface:
     return shade
 
 
+def stroke(surf: pygame.Surface, colour: tuple[int, int, int],
+           points: list[tuple[float, float]], width: int) -> None:
+    """A thick polyline with round joins and caps.
+
+    pygame's wide lines are rectangles with square ends: where two meet at an angle they
+    leave a notch. Each segment is drawn as a quad and each point as a disc instead."""
+    half = width / 2
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        length = max(1e-6, ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5)
+        nx, ny = -(y1 - y0) / length * half, (x1 - x0) / length * half
+        pygame.draw.polygon(surf, colour, [(x0 + nx, y0 + ny), (x1 + nx, y1 + ny),
+                                           (x1 - nx, y1 - ny), (x0 - nx, y0 - ny)])
+    for px, py in points:
+        pygame.draw.circle(surf, colour, (round(px), round(py)), round(half))
+
+
 def tick(surf: pygame.Surface, rect: Rect) -> None:
     x, y, w, h = rect
     pygame.draw.circle(surf, GREEN, (x + w // 2, y + h // 2), min(w, h) // 2)
-    pts = [(x + 0.27 * w, y + 0.52 * h), (x + 0.44 * w, y + 0.68 * h),
-           (x + 0.74 * w, y + 0.34 * h)]
-    pygame.draw.lines(surf, FG, False, pts, max(4, w // 12))
+    stroke(surf, FG, [(x + 0.28 * w, y + 0.52 * h), (x + 0.44 * w, y + 0.67 * h),
+                      (x + 0.73 * w, y + 0.35 * h)], max(4, w // 12))
 
 
 def cross(surf: pygame.Surface, rect: Rect) -> None:
     x, y, w, h = rect
     pygame.draw.circle(surf, RED, (x + w // 2, y + h // 2), min(w, h) // 2)
-    a, b, t = 0.3, 0.7, max(4, w // 12)
-    pygame.draw.line(surf, FG, (x + a * w, y + a * h), (x + b * w, y + b * h), t)
-    pygame.draw.line(surf, FG, (x + a * w, y + b * h), (x + b * w, y + a * h), t)
+    a, b, t = 0.32, 0.68, max(4, w // 12)
+    stroke(surf, FG, [(x + a * w, y + a * h), (x + b * w, y + b * h)], t)
+    stroke(surf, FG, [(x + a * w, y + b * h), (x + b * w, y + a * h)], t)
 
 
 def warning(surf: pygame.Surface, rect: Rect) -> None:
@@ -139,15 +169,57 @@ def progress_bar(surf: pygame.Surface, rect: Rect, value: float) -> None:
         pygame.draw.rect(surf, GREEN, (x, y, max(filled, h), h), border_radius=radius)
 
 
-def leds(surf: pygame.Surface, rect: Rect, values: dict[str, float]) -> None:
-    """Virtual LEDs: a lit disc's colour follows the LED's brightness (PWM included)."""
+def leds(surf: pygame.Surface, rect: Rect, values: dict[str, float],
+         labels: dict[str, pygame.Surface]) -> None:
+    """Virtual LEDs, one per row with its meaning; a lit disc's colour follows the LED's
+    brightness (PWM included)."""
     x, y, w, h = rect
-    radius = h // 2 - 1
-    step = min(w // 3, 3 * radius + 4)
-    for i, name in enumerate(("green", "amber", "red")):
+    row = h // len(LED_ORDER)
+    radius = max(3, row // 2 - 2)
+    for i, name in enumerate(LED_ORDER):
         v = min(1.0, max(0.0, values.get(name, 0.0)))
         on = LED_COLOURS[name]
         colour = tuple(round(o + v * (c - o)) for o, c in zip(LED_OFF, on, strict=True))
-        centre = (x + step * i + step // 2, y + h // 2)
+        centre = (x + radius + 2, y + row * i + row // 2)
         pygame.draw.circle(surf, colour, centre, radius)
         pygame.draw.circle(surf, MUTED, centre, radius, max(1, radius // 6))
+        label = labels.get(name)
+        if label is not None:
+            surf.blit(label, (centre[0] + radius + radius, centre[1] - label.get_height() // 2))
+
+
+def step_metrics(px: int) -> tuple[int, int]:
+    """(radius of a step's number disc, gap) for step text of `px`."""
+    radius = px // 2 + 2
+    return radius, max(4, radius // 2)
+
+
+def steps_height(blocks: list[list[pygame.Surface]], px: int) -> int:
+    radius, gap = step_metrics(px)
+    return sum(max(sum(s.get_height() for s in b), 2 * radius) + gap for b in blocks)
+
+
+def steps(surf: pygame.Surface, rect: Rect, blocks: list[list[pygame.Surface]], px: int,
+          text: TextCache) -> None:
+    """The attract screen's numbered steps (text lines per step), top-aligned in `rect`."""
+    x, y = rect[:2]
+    radius, gap = step_metrics(px)
+    for i, block in enumerate(blocks):
+        centre = (x + radius, y + radius)
+        pygame.draw.circle(surf, GREEN, centre, radius)
+        digit = text.block(str(i + 1), px, BG, 2 * radius, 1)[0]
+        surf.blit(digit, digit.get_rect(center=centre))
+        ty = y
+        for line in block:
+            surf.blit(line, (x + 2 * radius + gap, ty))
+            ty += line.get_height()
+        y = max(ty, y + 2 * radius) + gap
+
+
+def button(surf: pygame.Surface, rect: Rect, label: pygame.Surface) -> None:
+    """An outlined pill with a label (the language button)."""
+    x, y, w, h = rect
+    radius = h // 2
+    pygame.draw.rect(surf, BG, rect, border_radius=radius)
+    pygame.draw.rect(surf, HINT, rect, max(2, h // 16), border_radius=radius)
+    surf.blit(label, label.get_rect(center=(x + w // 2, y + h // 2)))

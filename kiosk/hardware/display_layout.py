@@ -15,18 +15,23 @@ class Layout:
     size: tuple[int, int]
     text: Rect  # prompt and hint band at the top
     preview: Rect  # area the mirrored camera preview is fitted into
-    side: Rect  # side panel: pictogram, progress, virtual LEDs
+    side: Rect  # side panel: pictogram, progress, language button, virtual LEDs
     pictogram: Rect  # square
     progress: Rect
-    leds: Rect  # row of three virtual LEDs (emulator)
+    steps: Rect  # attract screen: what to do (where pictogram and progress are otherwise)
+    language: Rect  # the language button
+    leds: Rect  # virtual LEDs with their meanings, one per row (emulator; empty otherwise)
     body: Rect  # everything below the text band (result and out-of-service screens)
     prompt_px: int
     hint_px: int
+    small_px: int  # steps, button and LED legend
     pad: int
 
 
-def layout(width: int, height: int) -> Layout:
-    """Landscape: text on top, preview left, side panel right. Portrait: stacked."""
+def layout(width: int, height: int, legend: bool = False) -> Layout:
+    """Landscape: text on top, preview left, side panel right. Portrait: stacked.
+
+    `legend`: room for the virtual LEDs and their meanings (the emulator)."""
     s = min(width, height)
     pad = max(4, round(0.025 * s))
     band_h = round(0.22 * height) if width >= height else round(0.16 * height)
@@ -34,28 +39,44 @@ def layout(width: int, height: int) -> Layout:
     y0 = pad + band_h + pad
     body = (pad, y0, width - 2 * pad, height - y0 - pad)
     bar_h = max(6, round(0.04 * s))
-    led_h = max(12, round(0.08 * s))
+    button_h = max(16, round(0.075 * s))
+    legend_h = 3 * max(12, round(0.05 * s)) if legend else 0
+    small_px = max(12, round(0.045 * s))
     if width >= height:
         side_w = round(0.27 * width)
         preview = (pad, y0, width - 3 * pad - side_w, body[3])
         side = (width - pad - side_w, y0, side_w, body[3])
-        pict = min(side_w, side[3] - bar_h - led_h - 3 * pad)
-        pictogram = (side[0] + (side_w - pict) // 2, y0, pict, pict)
-        progress = (side[0], y0 + pict + pad, side_w, bar_h)
-        leds = (side[0], side[1] + side[3] - led_h, side_w, led_h)
+        col = side  # pictogram / steps column
+        tools = side  # language button and legend column
     else:
         row_h = round(0.22 * height)
         preview = (pad, y0, body[2], body[3] - row_h - pad)
         side = (pad, preview[1] + preview[3] + pad, body[2], row_h)
-        pict = row_h
-        pictogram = (side[0], side[1], pict, pict)
-        rest_x = side[0] + pict + pad
-        progress = (rest_x, side[1], side[2] - pict - pad, bar_h)
-        leds = (rest_x, side[1] + side[3] - led_h, side[2] - pict - pad, led_h)
+        col_w = round(0.55 * side[2])
+        col = (side[0], side[1], col_w, row_h)
+        tools = (side[0] + col_w + pad, side[1], side[2] - col_w - pad, row_h)
+    leds = (tools[0], tools[1] + tools[3] - legend_h, tools[2], legend_h)
+    language = (tools[0], leds[1] - (pad if legend else 0) - button_h, tools[2], button_h)
+    if width >= height:
+        col_h = language[1] - pad - col[1]
+        pict = max(1, min(col[2], col_h - bar_h - pad))
+        pictogram = (col[0] + (col[2] - pict) // 2, col[1], pict, pict)
+        progress = (col[0], col[1] + pict + pad, col[2], bar_h)
+    else:
+        col_h = col[3]
+        pict = min(col[2], col[3])
+        pictogram = (col[0] + (col[2] - pict) // 2, col[1], pict, pict)
+        progress = (tools[0], tools[1], tools[2], bar_h)
+    steps = (col[0], col[1], col[2], col_h)
     return Layout(size=(width, height), text=text, preview=preview, side=side,
-                  pictogram=pictogram, progress=progress, leds=leds, body=body,
-                  prompt_px=max(14, round(0.5 * band_h)), hint_px=max(10, round(0.3 * band_h)),
-                  pad=pad)
+                  pictogram=pictogram, progress=progress, steps=steps, language=language,
+                  leds=leds, body=body, prompt_px=max(14, round(0.5 * band_h)),
+                  hint_px=max(10, round(0.3 * band_h)), small_px=small_px, pad=pad)
+
+
+def inside(rect: Rect, point: tuple[float, float]) -> bool:
+    x, y, w, h = rect
+    return x <= point[0] < x + w and y <= point[1] < y + h
 
 
 def fit(src: tuple[int, int], area: Rect) -> Rect:

@@ -24,6 +24,10 @@ class Screen:
     highlight: tuple[str, ...] = ()  # regions to highlight on the face pictogram
     ok: bool | None = None  # result screen: passed or not
     countdown: int | None = None  # seconds left before the shot
+    steps: tuple[str, ...] = ()  # attract screen: what to do, in order
+    language: str = ""  # label of the language button ("" = no button)
+    legend: tuple[str, ...] = ()  # meanings of the green, amber and red LEDs (emulator)
+    cue: int = 0  # blink cues shown so far in this challenge: each new one plays a tone
 
 
 class Camera(Protocol):
@@ -52,7 +56,7 @@ class Display(Protocol):
     def render(self, screen: Screen, frame: np.ndarray | None, face: Face | None) -> None: ...
 
     def poll(self) -> list[str]:
-        """Pending user events: 'quit', 'reset'. Never blocks."""
+        """Pending user events: 'quit', 'reset', 'language'. Never blocks."""
         ...
 
     def close(self) -> None: ...

@@ -142,20 +142,107 @@ def test_face_box_is_mirrored_and_oval_turns_green_when_placed(tmp_path: Path) -
     assert box[0] > shown[0] + shown[2] / 2
 
 
-def test_virtual_leds_follow_the_led_values(tmp_path: Path) -> None:
+def test_virtual_leds_follow_the_led_values_with_their_meanings(tmp_path: Path) -> None:
     leds = GpioLeds(LedConfig())
     leds.show("pass")
     d = PygameDisplay(CFG, emulator=True, leds=leds)
-    d.render(Screen("attract", "Take your selfie"), GREY, None)
+    d.render(Screen("attract", "Take your selfie", legend=("pass", "ready, busy", "fail")),
+             GREY, None)
     d.save_screenshot(tmp_path / "leds.png")
     d.close()
     leds.close()
     image = load_rgb(tmp_path / "leds.png")
     x, y, w, h = d.layout.leds
-    row = image[y + h // 2, x: x + w]
-    greens = [p for p in row if p[1] > 150 and p[0] < 100]
-    reds = [p for p in row if is_red(p)]
-    assert len(greens) > 10 and not reds
+    row_h = h // 3
+    rows = [image[y + row_h * i + row_h // 2, x: x + w] for i in range(3)]  # green, amber, red
+    lit = [[p for p in row if p[1] > 150 and p[0] < 100] for row in rows]
+    assert len(lit[0]) > 10 and not lit[1] and not any(is_red(p) for p in rows[2])
+    # each LED has its meaning printed beside it (light text right of the disc)
+    for i in range(3):
+        band = image[y + row_h * i: y + row_h * (i + 1), x + row_h: x + w]
+        assert (band.min(axis=2) > 150).sum() > 20, f"no legend text on row {i}"
+
+
+def test_face_corners_stay_on_the_preview_when_the_face_is_at_the_edge(tmp_path: Path) -> None:
+    d = PygameDisplay(CFG, emulator=True)
+    shown = geo.fit((640, 480), d.layout.preview)
+    d.render(Screen("live", "Please move into the oval"), GREY, face_at(600, 240, 160))
+    d.save_screenshot(tmp_path / "edge.png")
+    d.close()
+    image = load_rgb(tmp_path / "edge.png").astype(int)
+    # mirrored: a face at the camera image's right edge is at the preview's left edge; left of
+    # the preview there must be only background
+    x0 = shown[0]
+    strip = image[shown[1]: shown[1] + shown[3], max(0, x0 - 12): x0]
+    assert (np.abs(strip - np.array(pygame_colour("BG"))).max(axis=2) < 8).all()
+
+
+def pygame_colour(name: str) -> tuple[int, int, int]:
+    from kiosk.hardware import display_draw
+
+    return getattr(display_draw, name)
+
+
+def test_tick_has_no_notch_where_its_strokes_meet(tmp_path: Path) -> None:
+    from kiosk.hardware import display_draw
+
+    surf = pygame.Surface((240, 240))
+    surf.fill((0, 0, 0))
+    display_draw.tick(surf, (0, 0, 240, 240))
+    image = pygame.surfarray.array3d(surf).transpose(1, 0, 2)
+    # the corner of the tick: a disc of half the stroke width around the joint is all white
+    jx, jy, half = round(0.44 * 240), round(0.67 * 240), max(4, 240 // 12) // 2
+    ys, xs = np.mgrid[-half + 1: half, -half + 1: half]
+    inside = ys ** 2 + xs ** 2 < (half - 1) ** 2
+    joint = image[jy + ys[inside], jx + xs[inside]]
+    assert (joint.min(axis=1) > 240).all()
+
+
+def test_attract_screen_shows_numbered_steps_and_the_language_button(tmp_path: Path) -> None:
+    d = PygameDisplay(CFG, emulator=True)
+    steps = ("Stand with your face in the oval", "Blink each time the screen asks",
+             "Keep your face uncovered", "Hold still for the photo")
+    d.render(Screen("attract", "Take your selfie", steps=steps, language="Bahasa Indonesia"),
+             GREY, None)
+    d.save_screenshot(tmp_path / "attract.png")
+    image = load_rgb(tmp_path / "attract.png")
+    x, y, w, h = d.layout.steps
+    area = image[y: y + h, x: x + w]
+    green = (area[..., 1] > 150) & (area[..., 0] < 100)
+    rows_with_green = np.flatnonzero(green.any(axis=1))
+    # four number discs, one under the other
+    runs = np.split(rows_with_green, np.flatnonzero(np.diff(rows_with_green) > 1) + 1)
+    assert len(runs) == 4
+    assert (area.min(axis=2) > 200).sum() > 500  # the step texts
+    bx, by, bw, bh = d.layout.language
+    assert (image[by: by + bh, bx: bx + bw].min(axis=2) > 200).sum() > 50  # button label
+    # a tap on the button (SDL turns touches into clicks) asks for the other language
+    centre = (bx + bw // 2, by + bh // 2)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=centre))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(5, 5)))
+    assert d.poll() == ["language"]
+    # without a button on screen a tap there does nothing
+    d.render(Screen("result", "Thank you", ok=True), GREY, None)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=centre))
+    assert d.poll() == []
+    d.close()
+
+
+class CountingTones:
+    def __init__(self) -> None:
+        self.played = 0
+
+    def cue(self) -> None:
+        self.played += 1
+
+
+def test_each_new_blink_cue_plays_the_tone_once() -> None:
+    tones = CountingTones()
+    d = PygameDisplay(CFG, emulator=True, sound=tones)  # type: ignore[arg-type]
+    for cue in (0, 0, 1, 1, 1, 2, 2, 0, 1):
+        d.render(Screen("live", "Blink now", cue=cue), GREY, None)
+    d.close()
+    assert tones.played == 3  # 0->1, 1->2, and the next challenge's first cue
 
 
 def test_fullscreen_on_dummy_driver_lays_out_from_the_real_size() -> None:
@@ -168,10 +255,10 @@ def test_fullscreen_on_dummy_driver_lays_out_from_the_real_size() -> None:
 
 def test_poll_maps_keys_and_never_blocks(display: PygameDisplay) -> None:
     assert display.poll() == []
-    for key in (pygame.K_r, pygame.K_q, pygame.K_ESCAPE, pygame.K_x):
+    for key in (pygame.K_r, pygame.K_q, pygame.K_ESCAPE, pygame.K_x, pygame.K_l):
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
     pygame.event.post(pygame.event.Event(pygame.QUIT))
-    assert display.poll() == ["reset", "quit", "quit", "quit"]
+    assert display.poll() == ["reset", "quit", "quit", "language", "quit"]
     assert display.poll() == []
 
 

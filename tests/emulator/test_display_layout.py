@@ -21,21 +21,29 @@ def overlap(a: geo.Rect, b: geo.Rect) -> bool:
                 or a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1])
 
 
+@pytest.mark.parametrize("legend", [True, False])
 @pytest.mark.parametrize("size", [(1024, 600), (800, 480), (1920, 1080), (1024, 768),
                                   (600, 1024), (320, 240)])
-def test_layout_parts_fit_the_screen_and_do_not_overlap(size: tuple[int, int]) -> None:
-    lay = geo.layout(*size)
+def test_layout_parts_fit_the_screen_and_do_not_overlap(size: tuple[int, int],
+                                                        legend: bool) -> None:
+    lay = geo.layout(*size, legend=legend)
     screen = (0, 0, *size)
     parts = {"text": lay.text, "preview": lay.preview, "pictogram": lay.pictogram,
-             "progress": lay.progress, "leds": lay.leds}
-    for name, rect in parts.items():
+             "progress": lay.progress, "language": lay.language}
+    if legend:
+        parts["leds"] = lay.leds
+    for name, rect in {**parts, "steps": lay.steps}.items():
         assert inside(rect, screen), (name, rect)
         assert rect[2] > 0 and rect[3] > 0, (name, rect)
     names = list(parts)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             assert not overlap(parts[a], parts[b]), (a, b)
+    # the steps take the pictogram's place on the attract screen, next to the rest
+    for name in ("text", "preview", "language", *(("leds",) if legend else ())):
+        assert not overlap(lay.steps, parts[name]), name
     assert lay.pictogram[2] == lay.pictogram[3]
+    assert lay.leds[3] == 0 if not legend else lay.leds[3] >= 36
 
 
 def test_fonts_scale_with_the_screen() -> None:
