@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import numpy as np
@@ -22,6 +25,18 @@ def read_rgb(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # applies EXIF orientation
     assert image is not None, f"cannot read {path}"
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def recipe_module(name: str) -> ModuleType:
+    """A module of models/ (recipes and their data readers; models/ is not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, MODELS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while defining
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +16,7 @@ from kiosk.vision.crops import EYE_STATE, crop
 from kiosk.vision.eyes import EyeStateModel
 from kiosk.vision.manifest import load_manifest
 from kiosk.vision.runtime import TFLiteModel
+from tests.conftest import recipe_module
 
 pytestmark = pytest.mark.unit
 
@@ -88,16 +87,7 @@ def test_unsuitable_model_shapes_are_refused(shape: tuple[int, ...]) -> None:
 
 
 def load_eye_data() -> ModuleType:
-    """models/eye_data.py (the training data module; models/ is not a package)."""
-    if "eye_data" in sys.modules:
-        return sys.modules["eye_data"]
-    path = Path(__file__).resolve().parents[2] / "models" / "eye_data.py"
-    spec = importlib.util.spec_from_file_location("eye_data", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eye_data"] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
+    return recipe_module("eye_data")
 
 
 def test_training_crops_use_the_runtime_geometry(astronaut: np.ndarray, detector) -> None:  # type: ignore[no-untyped-def]
