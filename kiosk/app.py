@@ -9,14 +9,20 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kiosk import messages
 from kiosk.config import Config
 from kiosk.daemon import Kiosk
 from kiosk.errors import HardwareError, HardwareUnavailableError, KioskError, StoreError
-from kiosk.loop import FixedRateLoop
+from kiosk.loop import FixedRateLoop, LoopStats
+from kiosk.runtime.camera import CameraSupervisor
+from kiosk.runtime.screen import Presenter
+from kiosk.runtime.status import FILE_NAME as STATUS_FILE
+from kiosk.runtime.status import StatusPublisher
+from kiosk.runtime.writer import CaptureWriter
+from kiosk.screens import Texts
 from kiosk.vision import stack
 
 log = logging.getLogger(__name__)
@@ -29,7 +35,8 @@ def with_source(cfg: Config, source: str | None) -> Config:
 
 
 def build(cfg: Config, *, emulator: bool, headless: bool = False,
-          screenshots: Path | None = None, clock: Any = time.monotonic) -> Kiosk:
+          screenshots: Path | None = None, clock: Any = time.monotonic,
+          notify: Any = None, loop_stats: LoopStats | None = None) -> Kiosk:
     """Build every part; a part that fails becomes the out-of-service reason, not a crash."""
     from kiosk.hardware.camera import open_camera
     from kiosk.hardware.display import PygameDisplay
@@ -56,22 +63,54 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
     try:
         from kiosk.store import open_store
 
-        # check_ready() failures (no key, disk full) are the daemon's to re-check; only a
+        # check_ready() failures (no key, disk full) are re-checked by the writer; only a
         # store that cannot even open is a fault for the life of the process
         store = open_store(cfg, emulator=emulator)
     except StoreError as e:
         faults.append(f"capture store: {e}")
+    writer = CaptureWriter(store) if store is not None else None
+    if writer is not None:
+        writer.start()
 
     def camera_factory() -> Any:
         return open_camera(cfg, clock, realtime=True)
 
     seed = cfg.session.seed
-    kiosk = Kiosk(
-        cfg, open_camera=camera_factory, display=display, leds=leds,
-        vision=vision, store=store, catalogue=messages.load(cfg.ui.language), clock=clock,
-        rng=random.Random(None if seed < 0 else seed), fault="; ".join(faults),
+    return Kiosk(
+        cfg, camera=CameraSupervisor(camera_factory),
+        presenter=Presenter(display, leds, Texts(cfg.ui.language, cfg.ui.language_button)),
+        vision=vision, writer=writer,
+        status=StatusPublisher(_status_path(cfg, emulator), _facts(store), notify or _no_notify),
+        clock=clock, rng=random.Random(None if seed < 0 else seed), loop_stats=loop_stats,
+        fault="; ".join(faults),
     )
-    return kiosk
+
+
+def _no_notify(_: str) -> None:
+    pass
+
+
+def _status_path(cfg: Config, emulator: bool) -> Path:
+    from kiosk.store import resolve_dir
+
+    return resolve_dir(cfg, emulator) / STATUS_FILE
+
+
+def _facts(store: Any) -> Callable[[], dict[str, Any]]:
+    """The slow facts of `kiosk status`, gathered on the status thread every few seconds."""
+    from kiosk.control.system import disk_free_mb
+    from kiosk.store.clock import clock_synchronised
+
+    def facts() -> dict[str, Any]:
+        out: dict[str, Any] = {"clock_synchronised": clock_synchronised()}
+        if store is not None:
+            stats = store.stats()
+            free = disk_free_mb(Path(store.root))
+            out.update(store=stats, pending_sync=stats.get("pending"),
+                       disk_free_mb=None if free is None else round(free, 1))
+        return out
+
+    return facts
 
 
 def run(cfg: Config, *, emulator: bool, headless: bool = False,
@@ -84,17 +123,15 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    kiosk = build(cfg, emulator=emulator, headless=headless, screenshots=screenshots)
+    stats = LoopStats()
+    kiosk = build(cfg, emulator=emulator, headless=headless, screenshots=screenshots,
+                  notify=notifier.status, loop_stats=stats)
     stall_after = float(os.environ.get("KIOSK_TEST_STALL_AFTER_S", "0") or 0)
     started = time.monotonic()
-    last_status = 0.0
     ready = False
-    # Loop figures for `kiosk status`, computed on the loop thread each iteration (a fresh
-    # dict): the control thread must not iterate the loop's deques while they change.
-    loop_figures: dict[str, Any] = {}
 
     def iteration(now: float) -> bool:
-        nonlocal last_status, ready, loop_figures
+        nonlocal ready
         if stall_after and now - started > stall_after:
             stop.wait()  # test hook: a stalled loop must stop feeding the watchdog
         healthy = kiosk.iteration(now)
@@ -106,27 +143,17 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
             notifier.ready()
         if kiosk.quit_requested or seconds is not None and now - started >= seconds:
             stop.set()
-        s = loop.stats
-        loop_figures = {"fps": round(s.fps, 2), "lag_ms": round(s.lag_s * 1000, 1),
-                        "overruns": s.overruns, "busy_median_ms": round(s.busy_median_s * 1000, 2)}
-        if now - last_status >= 1.0:
-            last_status = now
-            fault = f" fault: {kiosk.session.fault_reason}" if kiosk.session.fault_reason else ""
-            notifier.status(f"{kiosk.session.stage} fps={s.fps:.1f} lag={s.lag_s * 1000:.0f}ms "
-                            f"overruns={s.overruns}{fault}")
         return healthy
 
     loop = FixedRateLoop(1 / cfg.loop.fps, iteration, time.monotonic,
-                         on_healthy=notifier.watchdog, stop=stop)
-
-    def status(_: dict[str, Any]) -> dict[str, Any]:
-        return {**kiosk.status, **loop_figures}
-
-    server = ControlServer(socket_path(cfg, emulator=emulator), {"status": status})
+                         on_healthy=notifier.watchdog, stop=stop, stats=stats)
+    server = ControlServer(socket_path(cfg, emulator=emulator),
+                           {"status": lambda _: kiosk.status.snapshot()})
     try:
         server.start()
     except OSError as e:
         log.warning("control socket unavailable: %s", e)
+    kiosk.status.start()
     log.info("kiosk running (%s mode, %.0f fps)", "emulator" if emulator else "pi", cfg.loop.fps)
     try:
         loop.run()

@@ -115,10 +115,11 @@ def loop_bench(cfg: Config, path: Path, seconds: float) -> dict[str, Any]:
     """The whole emulator loop, headless with the dummy display, at the configured rate."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from kiosk import app
-    from kiosk.loop import FixedRateLoop
+    from kiosk.loop import FixedRateLoop, LoopStats
 
     cfg = app.with_source(dataclasses.replace(cfg, hardware="emulator"), str(path))
-    kiosk = app.build(cfg, emulator=True)
+    stats = LoopStats()
+    kiosk = app.build(cfg, emulator=True, loop_stats=stats)
     start = time.monotonic()
     cpu0 = time.process_time()
 
@@ -127,7 +128,7 @@ def loop_bench(cfg: Config, path: Path, seconds: float) -> dict[str, Any]:
             loop.stop.set()
         return kiosk.iteration(now)
 
-    loop = FixedRateLoop(1 / cfg.loop.fps, iteration, time.monotonic)
+    loop = FixedRateLoop(1 / cfg.loop.fps, iteration, time.monotonic, stats=stats)
     try:
         stats = loop.run()
     finally:

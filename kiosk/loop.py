@@ -47,13 +47,14 @@ class FixedRateLoop:
         clock: Callable[[], float],
         on_healthy: Callable[[], None] = lambda: None,
         stop: threading.Event | None = None,
+        stats: LoopStats | None = None,
     ) -> None:
-        self.period = period
+        self.period = period  # may be changed between iterations: the next deadline uses it
         self.iteration = iteration
         self.clock = clock
         self.on_healthy = on_healthy
         self.stop = stop or threading.Event()
-        self.stats = LoopStats()
+        self.stats = stats or LoopStats()
 
     def run(self, max_iterations: int | None = None) -> LoopStats:
         deadline = self.clock()

@@ -246,7 +246,10 @@ class FileCamera:
     def still(self) -> np.ndarray:
         if self._last is None:
             raise CameraError(f"{self.path}: no frame has been read yet")
-        return self._last.copy()
+        return self._last  # a fresh array per frame, never written to: no copy needed
+
+    def hold_stills(self, on: bool) -> None:
+        pass  # the frame itself is the still
 
     def close(self) -> None:
         self._source.close()

@@ -19,16 +19,20 @@ class LatestFrameReader:
     """Calls `grab()` in a loop on a daemon thread and keeps the newest RGB image only.
 
     `grab()` returns an RGB image (or `(image, extra)`: data that belongs to the same capture,
-    such as a full-resolution still), or None (or raises) on a failed read. After `max_failures`
-    failed reads in a row the camera is considered gone: `read()` raises CameraError. A camera
-    that delivers nothing for `stall_s` seconds (a driver that blocks) counts as gone too.
+    such as a held camera request with its full-resolution image), or None (or raises) on a
+    failed read. Every extra is handed to `release` exactly once: when a newer frame
+    supersedes its frame before it was read, or when the frame after it is read (until then
+    the loop may use it through `delivered_extra`). After `max_failures` failed reads in a
+    row the camera is considered gone: `read()` raises CameraError. A camera that delivers
+    nothing for `stall_s` seconds (a driver that blocks) counts as gone too.
     """
 
     def __init__(self, grab: Callable[[], np.ndarray | tuple[np.ndarray, Any] | None],
                  clock: Callable[[], float], name: str, max_failures: int = 10,
-                 stall_s: float = 5.0) -> None:
+                 stall_s: float = 5.0, release: Callable[[Any], None] = lambda _: None) -> None:
         self._grab = grab
         self._clock = clock
+        self._release = release
         self.name = name
         self.max_failures = max_failures
         self.stall_s = stall_s
@@ -36,9 +40,9 @@ class LatestFrameReader:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._newest: Frame | None = None
-        self._newest_extra: Any = None
-        self.delivered_extra: Any = None  # the extra of the frame read() returned last
-        self._delivered = -1
+        self._newest_extra: Any = None  # owned by the reader thread until read() takes it
+        self.delivered: Frame | None = None  # the frame read() returned last (loop thread)
+        self.delivered_extra: Any = None  # its extra, owned by the loop until the next read
         self._returned = 0
         self._count = 0
         self._error: str | None = None
@@ -74,50 +78,64 @@ class LatestFrameReader:
             image, extra = grabbed if isinstance(grabbed, tuple) else (grabbed, None)
             now = self._clock()
             with self._lock:
+                superseded = self._newest_extra
                 self._newest = Frame(image=image, t=now, index=self._count)
                 self._newest_extra = extra
                 self._count += 1
                 self._last_ok = now
+            self._give_back(superseded)
 
     def read(self) -> Frame | None:
         """The newest frame if it is new since the last call, else None; CameraError if gone."""
         with self._lock:
             error, frame, last_ok = self._error, self._newest, self._last_ok
-            extra = self._newest_extra
+            fresh = frame is not None and frame is not self.delivered
+            extra = self._newest_extra if fresh else None
+            if fresh:
+                self._newest_extra = None  # the loop owns it now
         if error:
             raise CameraError(error)
         if self._thread is None:
             raise CameraError(f"camera {self.name} is not started")
         if self._clock() - last_ok > self.stall_s:
             raise CameraError(f"camera {self.name} delivered no frame for {self.stall_s:.0f} s")
-        if frame is None or frame.index == self._delivered:
+        if not fresh:
             return None
-        self._delivered = frame.index
-        self.delivered_extra = extra
+        self._give_back(self.delivered_extra)
+        self.delivered, self.delivered_extra = frame, extra
         self._returned += 1
         return frame
+
+    def _give_back(self, extra: Any) -> None:
+        if extra is not None:
+            try:
+                self._release(extra)
+            except Exception as e:  # noqa: BLE001 - a failed release must not stop the reader
+                log.warning("%s: releasing a capture failed: %s", self.name, e)
 
     def newest(self) -> Frame | None:
         with self._lock:
             return self._newest
 
-    def newest_extra(self) -> Any:
-        with self._lock:
-            return self._newest_extra
-
     @property
     def dropped(self) -> int:
         """Frames grabbed but never returned by read() (superseded by newer ones)."""
         with self._lock:
-            pending = self._newest is not None and self._newest.index != self._delivered
+            pending = self._newest is not None and self._newest is not self.delivered
             return self._count - self._returned - int(pending)
 
     def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread, then give back every extra still held."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("%s: reader thread did not stop within %.1f s", self.name, timeout)
+        with self._lock:
+            held, self._newest_extra = self._newest_extra, None
+        self._give_back(held)
+        self._give_back(self.delivered_extra)
+        self.delivered_extra = None
 
 
 class ThreadedCamera:

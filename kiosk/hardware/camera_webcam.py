@@ -53,10 +53,13 @@ class WebcamCamera(ThreadedCamera):
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def still(self) -> np.ndarray:
-        frame = self._reader.newest()
+        frame = self._reader.delivered
         if frame is None:
-            raise CameraError(f"webcam {self.index}: no frame yet")
-        return frame.image.copy()
+            raise CameraError(f"webcam {self.index}: no frame read yet")
+        return frame.image  # the frame read() returned: a fresh array, never written to
+
+    def hold_stills(self, on: bool) -> None:
+        pass  # the frame itself is the still
 
     def close(self) -> None:
         self._reader.stop()

@@ -40,7 +40,13 @@ class Camera(Protocol):
         ...
 
     def still(self) -> np.ndarray:
-        """The best-resolution RGB frame the camera mode offers, for the selfie."""
+        """The full-resolution RGB twin of the frame `read()` returned last, for the selfie;
+        CameraError if there is none (never waits for the camera)."""
+        ...
+
+    def hold_stills(self, on: bool) -> None:
+        """Keep each frame's full-resolution twin ready for `still()` (costly on a Pi: only
+        while a selfie may be taken)."""
         ...
 
     def close(self) -> None: ...

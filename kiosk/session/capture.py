@@ -55,6 +55,30 @@ def failures(obs: Observation, cfg: CaptureConfig) -> list[str]:
     return out
 
 
+class Shot:
+    """The one owner of the capture window and of eligibility.
+
+    The selfie is the sharpest eligible frame of the last `buffer_s` before the shot (the end
+    of the countdown); past the shot, the first eligible frame. The window is fixed when
+    CAPTURE starts, so the best frame so far can never leave it: only that frame's
+    full-resolution still ever needs keeping.
+    """
+
+    def __init__(self, cfg: CaptureConfig, started: float) -> None:
+        self.cfg = cfg
+        self.opens = started + cfg.countdown_s - cfg.buffer_s
+        self.best: Observation | None = None
+
+    def offer(self, obs: Observation) -> bool:
+        """True if `obs` is the new best candidate (its still is the one worth keeping)."""
+        if obs.t < self.opens or failures(obs, self.cfg):
+            return False
+        if self.best is not None and best([self.best, obs]) is self.best:
+            return False
+        self.best = obs
+        return True
+
+
 def best(candidates: Iterable[Observation]) -> Observation | None:
     """The sharpest frame among eligible candidates; ties go to the later frame."""
     chosen: Observation | None = None

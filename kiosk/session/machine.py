@@ -8,7 +8,6 @@ and the randomness of the blink challenge are injected. It exposes what to show 
 from __future__ import annotations
 
 import random
-from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -65,6 +64,14 @@ class StageChanged:
 
 
 @dataclass(frozen=True)
+class KeepStill:
+    """Frame `index` is the best selfie candidate so far: keep its full-resolution still (it
+    replaces the one kept before; only the frame a `TakeSelfie` names is ever stored)."""
+
+    index: int
+
+
+@dataclass(frozen=True)
 class TakeSelfie:
     """Store frame `index` (it passed every check); `metadata` goes with the capture."""
 
@@ -83,7 +90,7 @@ class SessionEnded:
     blocked_parts: tuple[str, ...] = ()
 
 
-Event = StageChanged | TakeSelfie | SessionEnded
+Event = StageChanged | KeepStill | TakeSelfie | SessionEnded
 
 
 class Session:
@@ -97,7 +104,7 @@ class Session:
     _restarts: int
     _blinks: BlinkDetector
     _continuity: Continuity
-    _candidates: deque[Observation]
+    _shot: capture.Shot
     _challenge: Challenge
     _liveness_check: LivenessCheck
     _occlusion_check: OcclusionCheck
@@ -233,7 +240,7 @@ class Session:
         self._blocked = tuple(check.blocked_parts)
         if status == "clear":
             self._enter(Stage.CAPTURE, now, "face uncovered")
-            self._candidates.clear()
+            self._shot = capture.Shot(self.cfg.capture, now)
             self._capture(obs, now)
             return
         if now - self.since > self.cfg.occlusion.timeout_s:
@@ -251,16 +258,14 @@ class Session:
         if self._broken(obs, now):
             return
         cfg = self.cfg.capture
-        if not capture.failures(obs, cfg):
-            self._candidates.append(obs)
-        while self._candidates and self._candidates[0].t < obs.t - cfg.buffer_s:
-            self._candidates.popleft()
+        if self._shot.offer(obs):
+            self._events.append(KeepStill(obs.index))
         left = cfg.countdown_s - (now - self.since)
         if left > 0:
             self.prompt = Prompt("live", "capture.countdown", "capture.hint",
                                  {"seconds": int(left) + 1}, countdown=int(left) + 1)
             return
-        chosen = capture.best(self._candidates)
+        chosen = self._shot.best
         if chosen is not None:
             meta = capture.metadata(chosen, cfg)
             meta["session_s"] = round(now - self._started, 3)
@@ -329,4 +334,4 @@ class Session:
         self._restarts = 0
         self._blinks = BlinkDetector()
         self._continuity = Continuity.from_config(self.cfg)
-        self._candidates = deque()
+        self._shot = capture.Shot(self.cfg.capture, now)

@@ -160,16 +160,21 @@ class FakeRequest:
     def __init__(self, cam: FakePicamera2) -> None:
         self.cam = cam
         self.n = cam.captures
+        self.released = False
 
     def make_array(self, name: str) -> np.ndarray:
+        assert not self.released, "a released request's buffers belong to libcamera again"
         w, h = self.cam.config[name]["size"]
         rgb = np.zeros((h, w, 3), np.uint8)
         rgb[..., 0] = 10 + (9 * self.n) % 240  # red level numbers the capture
         if name == "main":
-            return rgb[..., ::-1].copy()  # RGB888 is B, G, R in numpy
+            # picamera2's byte orders: "RGB888" is B, G, R in numpy, "BGR888" is R, G, B
+            return rgb if self.cam.config["main"]["format"] == "BGR888" else rgb[..., ::-1]
         return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)  # stride == width here
 
     def release(self) -> None:
+        assert not self.released, "released twice"
+        self.released = True
         self.cam.released += 1
 
 
@@ -225,25 +230,37 @@ def fake_picamera2(monkeypatch):
     return made
 
 
-def test_picamera_lores_frames_and_paired_stills(fake_picamera2) -> None:
+def _next_frame(cam: PiCamera, after: int):
+    wait_for(lambda: (f := cam._reader.newest()) is not None and f.index > after)
+    frame = cam.read()
+    assert frame is not None
+    return frame
+
+
+def test_picamera_lores_frames_and_the_still_of_the_very_frame_read(fake_picamera2) -> None:
     cam = PiCamera(64, 48, (320, 240), 15, time.monotonic)
     cam.start()
     fake = fake_picamera2[0]
     assert fake.config["controls"]["FrameDurationLimits"] == (66667, 66667)
     assert fake.config["lores"] == {"size": (64, 48), "format": "YUV420"}
-    wait_for(lambda: cam._reader.newest() is not None)
-    frame = cam.read()
-    assert frame is not None and frame.image.shape == (48, 64, 3)
-    first_still = cam.still()  # outside still mode: waits for the next capture's main stream
-    assert first_still.shape == (240, 320, 3) and first_still[0, 0, 2] == 0  # RGB order
-    wait_for(lambda: cam._reader.newest() is not None
-             and cam._reader.newest().index > frame.index + 1)
-    frame = cam.read()
-    assert frame is not None
-    still = cam.still()  # in still mode: the main image of the very capture read() returned
+    frame = _next_frame(cam, -1)
+    assert frame.image.shape == (48, 64, 3)
+    with pytest.raises(CameraError, match="not being held"):
+        cam.still()  # never waits: outside hold mode there is no still
+    assert fake.captures - fake.released <= 1  # every request goes back at once
+    cam.hold_stills(True)
+    frame = _next_frame(cam, frame.index + 1)  # captured while holding
+    for _ in range(5):  # the camera keeps delivering; the frame read stays held, no more
+        time.sleep(0.02)
+        assert fake.captures - fake.released <= 3
+    still = cam.still()  # the main image of the very capture read() returned, no waiting
+    assert still.shape == (240, 320, 3)
+    assert still[0, 0, 2] == 0 and still[0, 0, 1] == 0  # R, G, B order without a conversion
     assert abs(int(still[0, 0, 0]) - int(frame.image[0, 0, 0])) <= 3
+    cam.hold_stills(False)
+    _next_frame(cam, _next_frame(cam, frame.index).index)
     cam.close()
-    assert fake.released == fake.captures  # every request went back to libcamera
+    assert fake.released == fake.captures  # every request went back to libcamera, once
 
 
 def test_picamera_that_stops_raises_camera_error(fake_picamera2) -> None:

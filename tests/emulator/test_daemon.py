@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 import pytest
 
-from kiosk import messages
-from kiosk.config import Config
-from kiosk.daemon import CAMERA_RETRY_S, Kiosk
+from kiosk.config import Config, parse
+from kiosk.daemon import Kiosk
 from kiosk.domain import Frame
 from kiosk.errors import CameraError, StoreFullError
+from kiosk.loop import FixedRateLoop
+from kiosk.runtime.camera import RETRY_S as CAMERA_RETRY_S
+from kiosk.runtime.camera import CameraSupervisor
+from kiosk.runtime.screen import Presenter
+from kiosk.runtime.status import StatusPublisher
+from kiosk.runtime.writer import CaptureWriter
+from kiosk.screens import Texts
+from kiosk.session.liveness import LivenessCheck
 from kiosk.session.machine import Stage
 from kiosk.vision import stack
 
@@ -29,10 +38,15 @@ class Clock:
 
 
 class FakeCamera:
-    """Serves one real photo as a stream; `unplug()` makes it fail like a vanished camera."""
+    """Serves one real photo as a stream; `unplug()` makes it fail like a vanished camera.
+
+    Its still is the frame upscaled 2x (a "main stream") with the frame index in the first
+    pixel, so a test can tell which frame's still was stored."""
 
     def __init__(self, image: np.ndarray, clock: Clock) -> None:
         self.image, self.clock, self.index, self.broken, self.closed = image, clock, 0, False, False
+        self.stills = 0
+        self.holding = False
 
     def start(self) -> None:
         pass
@@ -41,10 +55,17 @@ class FakeCamera:
         if self.broken:
             raise CameraError("VIDIOC_DQBUF: No such device")
         self.index += 1
-        return Frame(self.image, self.clock.now, self.index)
+        return Frame(self.image, self.clock(), self.index)
 
     def still(self) -> np.ndarray:
-        return np.ascontiguousarray(np.repeat(np.repeat(self.image, 2, 0), 2, 1))  # "main stream"
+        assert self.holding, "stills are asked for only while the camera holds them"
+        self.stills += 1
+        big = np.ascontiguousarray(np.repeat(np.repeat(self.image, 2, 0), 2, 1))
+        big[0, 0, 0] = self.index % 256
+        return big
+
+    def hold_stills(self, on: bool) -> None:
+        self.holding = on
 
     def close(self) -> None:
         self.closed = True
@@ -55,12 +76,14 @@ class FakeStore:
     full: bool = False
     saved: list[tuple[np.ndarray, dict]] = field(default_factory=list)
     root: str = "."
+    delay_s: float = 0.0
 
     def check_ready(self) -> None:
         if self.full:
             raise StoreFullError("disk almost full: 12 MB free, the reserve is 500 MB")
 
     def save(self, image: np.ndarray, meta: dict) -> str:
+        time.sleep(self.delay_s)
         self.check_ready()
         self.saved.append((image, meta))
         return f"{len(self.saved):010d}-test"
@@ -81,27 +104,37 @@ def portrait(astronaut) -> np.ndarray:
     return np.ascontiguousarray(big[16:496, 130:770])
 
 
-def make(vision, live_face, store=None, cameras=None):
-    clock = Clock()
+def make(vision, image, store=None, cameras=None, cfg=None, clock=None, stuck_s=30.0):
+    clock = clock or Clock()
     cams = cameras if cameras is not None else []
 
     def open_camera():
-        cam = FakeCamera(live_face, clock)
+        cam = FakeCamera(image, clock)
         cams.append(cam)
         return cam
 
-    kiosk = Kiosk(Config(), open_camera=open_camera, display=None, leds=None,
-                  vision=vision, store=store or FakeStore(), catalogue=messages.load("en"),
-                  clock=clock, rng=random.Random(0))
+    writer = CaptureWriter(store or FakeStore(), stuck_s=stuck_s, clock=clock)
+    writer.start()
+    kiosk = Kiosk(cfg or Config(), camera=CameraSupervisor(open_camera),
+                  presenter=Presenter(None, None, Texts("en")), vision=vision,
+                  writer=writer, status=StatusPublisher(None, dict), clock=clock,
+                  rng=random.Random(0))
     return kiosk, clock, cams
 
 
 def run(kiosk, clock, seconds: float) -> list[bool]:
+    """Iterations at 15 fps on the fake clock; the writer thread finishes each one's work."""
     healthy = []
     for _ in range(round(seconds * 15)):
         healthy.append(kiosk.iteration(clock.now))
+        assert kiosk.writer.wait_idle(5.0)
         clock.now += 1 / 15
     return healthy
+
+
+def pass_liveness(monkeypatch) -> None:
+    """A photo cannot blink: let every liveness check pass to reach CAPTURE."""
+    monkeypatch.setattr(LivenessCheck, "update", lambda self, t, blink: "passed")
 
 
 def test_a_vanished_camera_is_a_fault_then_recovers_when_it_is_back(vision, live_face):
@@ -113,7 +146,7 @@ def test_a_vanished_camera_is_a_fault_then_recovers_when_it_is_back(vision, live
     assert kiosk.session.stage == Stage.FAULT and "camera failed" in kiosk.session.fault_reason
     # the loop stays healthy: the fault is on screen and retried, a restart would not help
     assert cams[0].closed and all(healthy)
-    assert kiosk.status["stage"] == "fault"
+    assert kiosk.status.snapshot()["stage"] == "fault"
     assert kiosk.session.prompt.kind == "out_of_service"
     run(kiosk, clock, CAMERA_RETRY_S + 1)  # reopened after the retry delay
     assert len(cams) == 2 and kiosk.session.stage != Stage.FAULT
@@ -133,13 +166,12 @@ def test_selfie_is_the_full_resolution_still_with_metadata(vision, portrait, mon
     """Drive the session to CAPTURE with a blink-free photo by passing liveness directly."""
     store = FakeStore()
     kiosk, clock, _ = make(vision, portrait, store)
-    run(kiosk, clock, 2)
-    assert kiosk.session.stage == Stage.LIVENESS
-    monkeypatch.setattr(kiosk.session._liveness_check, "update", lambda t, blink: "passed")
+    pass_liveness(monkeypatch)
     run(kiosk, clock, 8)
     assert len(store.saved) == 1, kiosk.outcomes
     image, meta = store.saved[0]
     assert image.shape[:2] == (2 * portrait.shape[0], 2 * portrait.shape[1])
+    assert image[0, 0, 0] == meta["frame_index"] % 256  # the still of the chosen frame
     assert set(meta["models"]) == {"face_detector", "eye_state", "occlusion_regions"}
     assert meta["face"]["keypoints"]["left_eye"] and "sharpness" in meta["quality"]
     assert kiosk.captures == 1 and kiosk.outcomes["captured"] == 1
@@ -148,8 +180,7 @@ def test_selfie_is_the_full_resolution_still_with_metadata(vision, portrait, mon
 def test_store_failure_at_save_is_a_failed_result_and_a_fault(vision, portrait, monkeypatch):
     store = FakeStore()
     kiosk, clock, _ = make(vision, portrait, store)
-    run(kiosk, clock, 2)
-    monkeypatch.setattr(kiosk.session._liveness_check, "update", lambda t, blink: "passed")
+    pass_liveness(monkeypatch)
 
     def fill_disk(image, meta):
         store.full = True
@@ -158,4 +189,99 @@ def test_store_failure_at_save_is_a_failed_result_and_a_fault(vision, portrait, 
     monkeypatch.setattr(store, "save", fill_disk)
     run(kiosk, clock, 8)
     assert kiosk.captures == 0 and kiosk.outcomes["store_failed"] == 1
-    assert kiosk.session.stage == Stage.FAULT
+    assert kiosk.session.prompt.key == "reason.store_failed"  # the person is told at once
+    run(kiosk, clock, 4)  # once the result was shown: out of service until the disk clears
+    assert kiosk.session.stage == Stage.FAULT and "disk almost full" in kiosk.session.fault_reason
+
+
+def fast_sessions(**capture) -> Config:
+    """Sessions of about a second: no hold, the shortest occlusion check, a short result."""
+    return parse({"position": {"hold_s": 0.0}, "occlusion": {"duration_s": 0.2},
+                  "capture": {"countdown_s": 0.0, **capture}, "session": {"result_s": 0.5}})
+
+
+def test_with_no_countdown_the_very_first_capture_frame_has_its_still(vision, portrait,
+                                                                      monkeypatch):
+    store = FakeStore()
+    kiosk, clock, cams = make(vision, portrait, store, cfg=fast_sessions())
+    pass_liveness(monkeypatch)
+    entered: list[int] = []
+    step = kiosk.session.step
+
+    def watch(obs, now):
+        events = step(obs, now)
+        if any(getattr(e, "stage", None) == Stage.CAPTURE for e in events):
+            entered.append(obs.index)
+        return events
+
+    monkeypatch.setattr(kiosk.session, "step", watch)
+    run(kiosk, clock, 1.5)
+    assert entered and store.saved, kiosk.outcomes
+    # the frame that opened CAPTURE was eligible and is the selfie: its own still was kept
+    assert store.saved[0][1]["frame_index"] == entered[0]
+    assert store.saved[0][0][0, 0, 0] == entered[0] % 256
+    # with no countdown each selfie is its first eligible frame: one still asked for each
+    assert cams[-1].stills == len(store.saved)
+
+
+def test_a_part_that_raises_makes_the_iteration_unhealthy_and_the_loop_goes_on(vision,
+                                                                               live_face):
+    kiosk, clock, _ = make(vision, live_face)
+    assert all(run(kiosk, clock, 0.2))
+    process = kiosk.vision.pipeline.process
+    kiosk.vision.pipeline.process = lambda frame: 1 / 0  # type: ignore[method-assign]
+    assert run(kiosk, clock, 0.2) == [False] * 3
+    assert kiosk.status.snapshot()["healthy"] is False
+    assert "ZeroDivisionError" in kiosk.status.snapshot()["problem"]
+    kiosk.vision.pipeline.process = process  # type: ignore[method-assign]
+    assert all(run(kiosk, clock, 0.2)) and kiosk.status.snapshot()["problem"] == ""
+
+
+def test_a_stuck_writer_makes_iterations_unhealthy(vision, portrait, monkeypatch):
+    gate = threading.Event()
+    store = FakeStore()
+    kiosk, clock, _ = make(vision, portrait, store, cfg=fast_sessions(), stuck_s=3.0)
+    pass_liveness(monkeypatch)
+    monkeypatch.setattr(store, "save", lambda image, meta: gate.wait() and "never")
+    healthy = []
+    for _ in range(8 * 15):  # the writer hangs on the first save and never finishes
+        healthy.append(kiosk.iteration(clock.now))
+        clock.now += 1 / 15
+    assert healthy[0] and not healthy[-1]
+    assert "capture write has been running" in kiosk.problem
+    gate.set()
+
+
+def test_a_full_writer_queue_fails_the_session_instead_of_blocking(vision, portrait,
+                                                                   monkeypatch):
+    gate = threading.Event()
+    store = FakeStore()
+    kiosk, clock, _ = make(vision, portrait, store, cfg=fast_sessions())
+    pass_liveness(monkeypatch)
+    monkeypatch.setattr(store, "save", lambda image, meta: gate.wait(5) and "late")
+    for _ in range(6 * 15):
+        kiosk.iteration(clock.now)
+        clock.now += 1 / 15
+    assert kiosk.outcomes["store_busy"] >= 1, kiosk.outcomes
+    gate.set()
+
+
+def test_slow_saves_never_make_the_real_loop_overrun(vision, portrait, monkeypatch):
+    """200 ms saves (JPEG + seal + fsyncs on a slow card) at 15 fps: the loop never waits."""
+    store = FakeStore(delay_s=0.2)
+    kiosk, _, _ = make(vision, portrait, store, cfg=fast_sessions(), clock=time.monotonic)
+    pass_liveness(monkeypatch)
+    loop = FixedRateLoop(1 / 15, kiosk.iteration, time.monotonic, stats=kiosk.loop_stats)
+    started = time.monotonic()
+
+    def iteration(now: float) -> bool:
+        if now - started > 4.0:
+            loop.stop.set()
+        return kiosk.iteration(now)
+
+    loop.iteration = iteration
+    stats = loop.run()
+    kiosk.writer.close()
+    assert len(store.saved) >= 3, kiosk.outcomes
+    assert stats.overruns == 0, f"{stats.overruns} overruns, busy {max(stats.busy) * 1000:.0f} ms"
+    assert max(stats.busy) < 0.1

@@ -294,7 +294,7 @@ def test_every_message_the_session_can_show_is_in_the_catalogue():
     for k in advice_keys:
         assert cat.has(f"position.{k}") and cat.has(f"position.{k}_hint"), k
     reasons = ["position_timeout", "liveness_timeout", "liveness_too_many", "occlusion_timeout",
-               "capture_failed", "store_failed", "face_lost", "walked_away"]
+               "capture_failed", "store_failed", "store_busy", "face_lost", "walked_away"]
     for r in reasons:
         assert cat.has(f"reason.{r}"), r
     for key in ["attract.prompt", "liveness.prompt_one", "liveness.prompt_many",

@@ -1,0 +1,1 @@
+"""The running daemon's parts, each readable alone; kiosk.daemon composes them."""
