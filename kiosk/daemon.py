@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from kiosk import __version__
 from kiosk.config import Config
 from kiosk.domain import Observation
 from kiosk.loop import LoopStats
@@ -184,6 +185,8 @@ class Kiosk:
         s = self.loop_stats
         fault = self.session.fault_reason
         snapshot = {
+            "version": __version__,
+            "kiosk_id": self.cfg.kiosk_id,
             "stage": str(self.session.stage),
             "fault": fault,
             "healthy": not self.problem,
