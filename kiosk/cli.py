@@ -47,13 +47,21 @@ def _cmd_analyze(args: argparse.Namespace, cfg: config_mod.Config) -> int:
 def _cmd_replay(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     from kiosk import replay
 
-    result = replay.run(cfg, args.path, args.fps, args.seed)
+    result = replay.run(cfg, args.path, args.fps, args.seed, video=args.video,
+                        screens=args.screens)
     if args.json:
         print(json.dumps(result))
     else:
         print(f"{result['outcome']}: {result['reason']}")
-        for s in result["stages"]:
-            print(f"  {s['t']:7.2f}s  {s['stage']}")
+        lines = [(s["t"], 0, s["stage"].upper()) for s in result["stages"]]
+        lines += [(p["t"], 1, f"  {p['key']}" + (f" [{', '.join(p['parts'])}]"
+                                                 if p.get("parts") else ""))
+                  for p in result.get("prompts", [])]
+        for t, _, text in sorted(lines):
+            print(f"  {t:7.2f}s  {text}")
+        for what in ("video", "screens"):
+            if what in result:
+                print(f"{what}: {result[what]}")
     return 0
 
 
@@ -125,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="frame rate of a directory of frames (default 15; videos use their own)")
     s.add_argument("--seed", type=int, default=0, help="seed of the blink challenge")
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--video", type=Path, default=None, metavar="OUT.mp4",
+                   help="also render what the screen showed, every frame, as a video")
+    s.add_argument("--screens", type=Path, default=None, metavar="DIR",
+                   help="also save each new screen as a PNG (+ screens.jsonl) into DIR")
     s.set_defaults(func=_cmd_replay)
 
     s = sub.add_parser("config", help="check or show the configuration")

@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from kiosk import messages
 from kiosk.config import Config
-from kiosk.domain import Frame
+from kiosk.domain import Frame, Observation
 from kiosk.media import SourceFrame, iter_source, source_fps
+from kiosk.screens import message
 from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
 from kiosk.vision import stack
 from kiosk.vision.pipeline import Pipeline
@@ -32,13 +34,18 @@ def replay(
     fps: float | None = None,
     seed: int = 0,
     max_s: float = MAX_SIMULATED_S,
-    on_frame: Callable[[Frame, Session, list[Any]], None] | None = None,
+    on_frame: Callable[[Frame, Observation, Session, list[Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run one session; the result dict is the `kiosk replay --json` contract."""
+    """Run one session; the result dict is the `kiosk replay --json` contract.
+
+    `on_frame` sees every frame after the session stepped on it (e.g. to draw the screen)."""
     rate = fps or source_fps(path)
     session = Session(cfg, random.Random(seed))
     pipeline.reset()
+    cat = messages.load(cfg.ui.language)
     stages: list[dict[str, Any]] = [{"stage": str(Stage.IDLE), "t": 0.0}]
+    # every message the screen showed, by catalogue key, when it appeared
+    prompts: list[dict[str, Any]] = []
     ended: SessionEnded | None = None
     selfie: TakeSelfie | None = None
     seen_face = False
@@ -60,8 +67,9 @@ def replay(
                 selfie = ev
             elif isinstance(ev, SessionEnded) and ev.outcome != "walked_away":
                 ended = ev
+        _note_prompt(prompts, session, cat, t)
         if on_frame is not None:
-            on_frame(frame, session, events)
+            on_frame(frame, obs, session, events)
         if ended is not None:
             break
     if ended is not None:
@@ -77,6 +85,7 @@ def replay(
         "liveness_passed": liveness_passed,
         "blocked_parts": blocked,
         "stages": stages,
+        "prompts": prompts,
         "frames": n + 1,
         "fps": rate,
         "seed": seed,
@@ -87,9 +96,33 @@ def replay(
     return result
 
 
-def run(cfg: Config, path: Path, fps: float | None, seed: int) -> dict[str, Any]:
+def _note_prompt(prompts: list[dict[str, Any]], session: Session, cat: messages.Catalogue,
+                 t: float) -> None:
+    """Adds the message on screen if it changed ("key"; "parts" when parts are highlighted)."""
+    key, _ = message(session.prompt, cat)
+    entry: dict[str, Any] = {"t": round(t, 3), "key": key}
+    if session.prompt.highlight:
+        entry["parts"] = list(session.prompt.highlight)
+    last = prompts[-1] if prompts else {}
+    if (last.get("key"), last.get("parts")) != (key, entry.get("parts")):
+        prompts.append(entry)
+
+
+def run(cfg: Config, path: Path, fps: float | None, seed: int, *,
+        video: Path | None = None, screens: Path | None = None) -> dict[str, Any]:
+    """`kiosk replay`; `video` / `screens`: also render what the screen showed (headless)."""
     vision = stack.build(cfg)
     if vision.missing:
         return {"outcome": "fault", "reason": vision.missing[0], "liveness_passed": False,
-                "blocked_parts": [], "stages": [{"stage": "fault", "t": 0.0}]}
-    return replay(vision.pipeline, cfg, path, fps=fps, seed=seed)
+                "blocked_parts": [], "stages": [{"stage": "fault", "t": 0.0}], "prompts": []}
+    if video is None and screens is None:
+        return replay(vision.pipeline, cfg, path, fps=fps, seed=seed)
+    from kiosk.replay_screens import ScreenRecorder
+
+    recorder = ScreenRecorder(cfg, fps or source_fps(path), video=video, screens=screens)
+    try:
+        result = replay(vision.pipeline, cfg, path, fps=fps, seed=seed, on_frame=recorder)
+    finally:
+        recorder.close()
+    result.update(recorder.outputs())
+    return result

@@ -232,6 +232,12 @@ class PygameDisplay:
         with (self.screenshots / "screens.jsonl").open("a") as index:
             index.write(json.dumps(entry) + "\n")
 
+    def snapshot(self) -> np.ndarray:
+        """What the screen shows now, RGB uint8 (H x W x 3)."""
+        w, h = self.surface.get_size()
+        data = self.pg.image.tobytes(self.surface, "RGB")
+        return np.frombuffer(data, np.uint8).reshape(h, w, 3)
+
     def save_screenshot(self, path: Path) -> None:
         try:
             self.pg.image.save(self.surface, str(path))
