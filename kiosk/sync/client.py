@@ -11,8 +11,9 @@ from kiosk.config import SyncConfig
 from kiosk.sync.credentials import S3Credentials
 
 
-def make_client(cfg: SyncConfig, creds: S3Credentials) -> Any:
+def make_client(cfg: SyncConfig, creds: S3Credentials, max_pool: int = 10) -> Any:
     boto_cfg = BotoConfig(
+        max_pool_connections=max_pool,
         region_name=cfg.region,
         connect_timeout=cfg.timeout_s,
         read_timeout=cfg.timeout_s,
