@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+_SESSION = boto3.session.Session()  # parses botocore's models once for every test client
 ACCESS_KEY = "kiosk-test-access"
 SECRET_KEY = "kiosk-test-secret-0123456789"
 START_TIMEOUT_S = 30.0
@@ -66,6 +67,7 @@ class SeaweedS3:
         self.bucket = bucket
         self.ports = dict(zip(self.PORT_FLAGS, _free_ports(len(self.PORT_FLAGS)), strict=True))
         self.proc: subprocess.Popen[bytes] | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
         self.log_path = data_dir / "weed.log"
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "s3.json").write_text(json.dumps({"identities": [{
@@ -77,7 +79,13 @@ class SeaweedS3:
         return f"http://127.0.0.1:{self.ports['s3.port']}"
 
     def client(self, secret: str = SECRET_KEY, access: str = ACCESS_KEY) -> Any:
-        return boto3.session.Session().client(
+        key = (secret, access)
+        if key not in self._clients:
+            self._clients[key] = self._make_client(secret, access)
+        return self._clients[key]
+
+    def _make_client(self, secret: str, access: str) -> Any:
+        return _SESSION.client(
             "s3", endpoint_url=self.endpoint, region_name="us-east-1",
             aws_access_key_id=access, aws_secret_access_key=secret,
             config=BotoConfig(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},

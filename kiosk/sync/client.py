@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 import boto3
@@ -9,6 +11,14 @@ from botocore.config import Config as BotoConfig
 
 from kiosk.config import SyncConfig
 from kiosk.sync.credentials import S3Credentials
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session: it parses botocore's large service models once, not for every client."""
+    return boto3.session.Session()
 
 
 def make_client(cfg: SyncConfig, creds: S3Credentials, max_pool: int = 10) -> Any:
@@ -25,12 +35,13 @@ def make_client(cfg: SyncConfig, creds: S3Credentials, max_pool: int = 10) -> An
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=cfg.endpoint or None,
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        aws_session_token=creds.session_token,
-        verify=cfg.ca_bundle or None,
-        config=boto_cfg,
-    )
+    with _lock:  # a session is not thread-safe while it makes a client
+        return _session().client(
+            "s3",
+            endpoint_url=cfg.endpoint or None,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+            verify=cfg.ca_bundle or None,
+            config=boto_cfg,
+        )
