@@ -59,9 +59,10 @@ def _numbers(doc: Mapping[str, Any]) -> dict[str, Any]:
     outcomes = k.get("outcomes") or {}
     failed, sessions = liveness_failures(outcomes)
     return {
-        "version": doc.get("sync_version"), "daemon": doc.get("daemon"),
+        "version": k.get("version") or doc.get("sync_version"), "daemon": doc.get("daemon"),
         "uptime_s": k.get("uptime_s"), "stage": k.get("stage"), "fault": k.get("fault"),
-        "outcomes": outcomes, "sessions": sessions, "liveness_failures": failed,
+        "outcomes": outcomes, "stage_counts": k.get("stage_counts") or {},
+        "sessions": sessions, "liveness_failures": failed,
         "liveness_failure_rate": round(failed / sessions, 3) if sessions else None,
         "captures": k.get("captures"), "last_capture_at": doc.get("last_capture_at"),
         "pending_uploads": s.get("pending"), "sync_error": s.get("last_error"),

@@ -297,9 +297,12 @@ class CaptureStore:
                 else:
                     self.quarantine(row.id, f"sync: {r.outcome}: {r.reason}")
                     counts["quarantined"] += 1
-            self.index.mark_synced(delivered, self._wall())
+            now = self._wall()
+            self.index.mark_synced(delivered, now)
             counts["synced"] = len(delivered)
             counts["purged"] = self.purge_synced()
+            self.index.set_meta(last_pass_at=now, **({"last_success_at": now} if delivered
+                                                     else {}))
         return counts
 
     # -- retention ------------------------------------------------------------------------

@@ -15,9 +15,23 @@ STATUS_FILE = "status.json"  # written by the kiosk daemon every ~5 s (temp + re
 STALE_S = 60.0  # an older snapshot means the daemon is not running (or its loop is stuck)
 SCHEMA = 1
 # What the heartbeat copies from the daemon's snapshot: an allow-list, so nothing else leaves.
-DAEMON_KEYS = ("stage", "fault", "faults", "uptime_s", "outcomes", "stage_counts", "stages",
-               "captures", "fps", "lag_ms", "overruns", "busy_median_ms", "pending_sync",
-               "disk_free_mb", "clock_synchronised", "models", "version", "written_at")
+DAEMON_KEYS = ("stage", "fault", "faults", "healthy", "problem", "uptime_s", "outcomes",
+               "stage_counts", "captures", "fps", "lag_ms", "overruns", "busy_median_ms",
+               "pending_sync", "disk_free_mb", "clock_synchronised", "models", "version",
+               "written_at")
+# The stage a session ended in, from its outcome or rejection reason (daemon's `outcomes`).
+ENDED_IN = {"captured": "capture", "timeout": "position", "face_lost": "continuity",
+            "presentation_attack": "liveness"}
+
+
+def stage_counts(outcomes: Mapping[str, Any]) -> dict[str, int]:
+    """Sessions by the stage they ended in: position, liveness, occlusion, capture..."""
+    counts: dict[str, int] = {}
+    for reason, n in outcomes.items():
+        if isinstance(n, int | float):
+            stage = ENDED_IN.get(reason, reason.split("_")[0])
+            counts[stage] = counts.get(stage, 0) + int(n)
+    return counts
 
 
 def _parse_time(value: Any) -> float | None:
@@ -54,10 +68,13 @@ def build(kiosk_id: str, snap: Mapping[str, Any], daemon: str, age: float | None
           sync_state: Mapping[str, Any], pending: int, now: float) -> dict[str, Any]:
     store = snap.get("store") if isinstance(snap.get("store"), dict) else {}
     last_capture = store.get("last_capture_at") if isinstance(store, dict) else None
+    kiosk = {k: snap[k] for k in DAEMON_KEYS if k in snap}
+    if isinstance(kiosk.get("outcomes"), dict):
+        kiosk.setdefault("stage_counts", stage_counts(kiosk["outcomes"]))
     return {
         "schema": SCHEMA, "kiosk_id": kiosk_id, "sent_at": iso(now),
         "sync_version": __version__, "daemon": daemon, "status_age_s": age,
-        "kiosk": {k: snap[k] for k in DAEMON_KEYS if k in snap},
+        "kiosk": kiosk,
         "last_capture_at": iso(last_capture) if isinstance(last_capture, int | float) else None,
         "sync": {
             "pending": pending,

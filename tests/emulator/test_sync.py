@@ -306,3 +306,27 @@ def test_a_kiosk_cannot_write_into_another_kiosks_prefix(weed, tmp_path, kiosk_f
         assert server.objects(f"{prefix}/kiosk-b/")[f"{prefix}/kiosk-b/x.bin"] == b"b's object"
     finally:
         server.stop()
+
+
+def test_on_a_pi_the_uploader_only_writes_receipts_and_the_kiosk_user_reconciles(
+        s3, kiosk_factory, capsys):
+    """The sync user cannot write the store: its passes leave captures pending in the index
+    and receipts in its own folder; `kiosk captures reconcile` (the timer, as the kiosk
+    user) marks them synced. A receipt whose SHA-256 does not match changes nothing."""
+    from kiosk.store import cli as store_cli
+    from kiosk.sync.daemon import SyncRunner, build_uploader
+
+    k = kiosk_factory(s3, retention_h=24.0)
+    uploader_only = SyncRunner(k.cfg, lambda: build_uploader(k.cfg), store=None)
+    ids = k.save(3)
+    assert uploader_only.drain().uploaded == 3
+    assert k.store.pending_count() == 3 and uploader_only.waiting() == 0
+    forged = receipts.Receipt(ids[0], "0" * 64, receipts.UPLOADED, "x")
+    receipts.write(k.runner.dir, forged)  # a lying receipt (wrong SHA-256) for one of them
+    p = argparse.ArgumentParser()
+    store_cli.add_commands(p.add_subparsers(dest="command"))
+    args = p.parse_args(["captures", "reconcile"])
+    assert args.func(args, k.cfg) == 0
+    assert "synced 2" in capsys.readouterr().out
+    assert [k.store.index.get(c).state for c in ids] == [PENDING, SYNCED, SYNCED]
+    assert k.store.stats()["last_sync_success"] is not None

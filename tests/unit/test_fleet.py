@@ -48,6 +48,7 @@ def test_each_kind_of_trouble_is_flagged_and_ranked():
     assert "an attack or a broken camera" in got["attacked"].flags[0]
     assert got["attacked"].numbers["liveness_failure_rate"] == 0.875
     assert got["ok-1"].numbers["liveness_failure_rate"] == round(3 / 33, 3)
+    assert got["attacked"].numbers["stage_counts"] == {"capture": 5, "liveness": 35}
     assert any("2 upload conflicts" in f for f in got["uploads"].flags)
     assert got["silent"].silent_s == 3 * 3600
     report = fleet.report(list(got.values()), NOW)
@@ -77,6 +78,9 @@ def test_heartbeat_reads_the_status_snapshot_and_says_when_the_daemon_is_gone(tm
     snap, daemon, age = heartbeat.read_status(path, t + 5)
     doc = heartbeat.build("k1", snap, daemon, age, {}, 3, t + 5)
     assert doc["kiosk"] == {"stage": "idle", "written_at": "2027-01-15T08:00:00+00:00"}
+    assert heartbeat.stage_counts({"captured": 3, "timeout": 1, "liveness_no_blink": 2,
+                                   "occlusion_timeout": 1, "face_lost": 1}) == {
+        "capture": 3, "position": 1, "liveness": 2, "occlusion": 1, "continuity": 1}
     assert "face_box" not in json.dumps(doc)  # only allow-listed keys leave the kiosk
     assert doc["sync"]["pending"] == 3 and doc["schema"] == 1
 
@@ -120,3 +124,19 @@ def test_the_back_end_imports_nothing_of_the_pi():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert time.monotonic() - t0 < 30
+
+
+def test_backend_example_settings_load_and_unknown_keys_are_refused(tmp_path):
+    from kiosk.backend import settings
+    from kiosk.errors import ConfigError
+
+    example = Path(__file__).resolve().parents[2] / "deploy" / "backend.toml.example"
+    s = settings.load(example, {"concurrency": 3}, environ={})
+    assert (s.bucket, s.concurrency, s.keys) == ("selfies", 3, ["/etc/kiosk-backend/keys"])
+    assert s.s3().bucket == "selfies"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('bucket = "b"\nconcurency = 4\nsilent_after_s = "soon"\n')
+    with pytest.raises(ConfigError, match="concurency: unknown key.*silent_after_s: expected"):
+        settings.load(bad, {}, environ={})
+    with pytest.raises(ConfigError, match="no bucket"):
+        settings.load(None, {}, environ={}).s3()

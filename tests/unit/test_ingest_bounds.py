@@ -102,3 +102,19 @@ def test_ten_thousand_waiting_objects_stay_bounded_in_memory():
     assert dest.written == N
     assert bucket.most_in_flight <= 2 * 4 + 4  # queued + running, never the whole backlog
     assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_progress_bar_redraws_one_line_and_ends_it():
+    from kiosk.backend.ingest import Progress, Summary
+
+    out = io.StringIO()
+    bar = Progress(out, width=10)
+    s = Summary("b", "p", "count", 4, listed=10, ingested=5, quarantined=1)
+    bar(s, False)
+    bar(s, False)  # within 0.2 s: not redrawn
+    s.ingested = 9
+    bar(s, True)
+    lines = out.getvalue().split("\r")[1:]
+    assert len(lines) == 2
+    assert lines[0].startswith("[######....] 6/10 new 5, quarantined 1")
+    assert lines[1].startswith("[##########] 10/10 new 9") and lines[1].endswith("\n")
