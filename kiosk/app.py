@@ -41,6 +41,7 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
     from kiosk.hardware.camera import open_camera
     from kiosk.hardware.display import PygameDisplay
     from kiosk.hardware.leds import GpioLeds, pin_factory_from_config
+    from kiosk.hardware.sound import Tones
 
     faults: list[str] = []
     leds = display = vision = store = None
@@ -53,7 +54,8 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
         faults.append(f"LEDs: {e}")
     try:
         display = PygameDisplay(cfg.display, emulator=emulator, leds=leds,
-                                screenshots=screenshots)
+                                screenshots=screenshots,  # the cue tone; none when headless
+                                sound=None if headless else Tones(cfg.ui.sound, cfg.ui.volume))
     except (HardwareError, HardwareUnavailableError) as e:
         faults.append(f"display: {e}")
     try:

@@ -265,4 +265,6 @@ class PygameDisplay:
         return events
 
     def close(self) -> None:
+        if self.sound is not None:
+            self.sound.close()
         self.pg.display.quit()

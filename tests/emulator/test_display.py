@@ -231,9 +231,13 @@ def test_attract_screen_shows_numbered_steps_and_the_language_button(tmp_path: P
 class CountingTones:
     def __init__(self) -> None:
         self.played = 0
+        self.closed = False
 
     def cue(self) -> None:
         self.played += 1
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def test_each_new_blink_cue_plays_the_tone_once() -> None:
@@ -243,6 +247,7 @@ def test_each_new_blink_cue_plays_the_tone_once() -> None:
         d.render(Screen("live", "Blink now", cue=cue), GREY, None)
     d.close()
     assert tones.played == 3  # 0->1, 1->2, and the next challenge's first cue
+    assert tones.closed
 
 
 def test_fullscreen_on_dummy_driver_lays_out_from_the_real_size() -> None:
