@@ -29,6 +29,9 @@ def record(source: Path, index: int, t: float, obs: Observation, blink: bool,
         "face": obs.face.to_json() if obs.face else None,
         "eyes": obs.eyes.to_json() if obs.eyes else None,
         "regions": {k: round(v, 4) for k, v in obs.regions.items()} if obs.regions else None,
+        # p(presentation attack) of the face: analyze scores every frame (the session only
+        # from LIVENESS through CAPTURE, at attack.rate_hz)
+        "attack": round(obs.attack, 4) if obs.attack is not None else None,
         "blink": blink,
     }
     if with_quality:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk import demo
 from kiosk.config import Config
 from kiosk.daemon import Kiosk
 from kiosk.errors import HardwareError, HardwareUnavailableError, KioskError, StoreError
@@ -43,6 +44,8 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
     from kiosk.hardware.leds import GpioLeds, pin_factory_from_config
     from kiosk.hardware.sound import Tones
 
+    if emulator and demo.is_demo(cfg.camera.source):
+        cfg = demo.settings(cfg)
     faults: list[str] = []
     leds = display = vision = store = None
     if headless:

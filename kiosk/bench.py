@@ -74,23 +74,34 @@ def cycle_frames(path: Path, start_s: float = 0.0) -> Iterator[SourceFrame]:
 
 
 def pipeline_bench(cfg: Config, path: Path, frames: int, start_s: float = 0.0) -> dict[str, Any]:
+    """Every model on every frame, except the attack model: it is scheduled as the session
+    schedules it from LIVENESS through CAPTURE (attack.rate_hz at the loop's frame rate)."""
+    from kiosk.session.attack import AttackCheck
+
     vision = stack.build(cfg)
     source = cycle_frames(path, start_s)
+    schedule = AttackCheck.from_config(cfg.attack)
     stages: dict[str, list[float]] = {}
     totals: list[float] = []
+    scored: list[float] = []  # whole-pipeline times of the frames the attack model scored
     startup = None
     resolution: tuple[int, ...] = ()
     for n in range(frames + WARMUP):
         sf = next(source)
         resolution = sf.image.shape[1::-1]
+        t = n / cfg.loop.fps
+        due = schedule.due(t)
         t0 = time.perf_counter()
-        obs = vision.pipeline.process(Frame(sf.image, sf.t, n))
+        obs = vision.pipeline.process(Frame(sf.image, sf.t, n), attack=due)
         dt = time.perf_counter() - t0
+        schedule.update(t, obs.attack)
         if startup is None:
             startup = process_age_s()
         if n < WARMUP:
             continue
         totals.append(dt)
+        if obs.attack is not None:
+            scored.append(dt)
         for name, v in obs.timings.items():
             stages.setdefault(name, []).append(v)
     total = summarise(totals)
@@ -104,6 +115,10 @@ def pipeline_bench(cfg: Config, path: Path, frames: int, start_s: float = 0.0) -
         # stages that run only when a face is found are summarised over those frames
         "stages": {k: summarise(v) for k, v in stages.items()},
         "total": total,
+        # the attack model's rate, and the whole pipeline on the frames it scored
+        "attack": {"rate_hz": cfg.attack.rate_hz, "loop_fps": cfg.loop.fps,
+                   "scored_fraction": round(len(scored) / max(1, len(totals)), 3),
+                   "scored_frames": summarise(scored) if scored else None},
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "startup_s": round(startup or 0.0, 3),
         "models": vision.sizes,

@@ -95,6 +95,16 @@ class LivenessConfig:
 
 
 @dataclass(frozen=True)
+class AttackConfig:
+    # Passive presentation-attack model, LIVENESS through CAPTURE (kiosk.session.attack).
+    # threshold and min_frames: chosen on NUAA validation subjects (models/presentation_attack.md)
+    threshold: float = _f(0.67, lo=0.05, hi=0.99,
+                          doc="mean p(attack) of an attempt at or above which it is an attack")
+    min_frames: int = _f(4, lo=1, hi=100, doc="scored frames before the mean is judged")
+    rate_hz: float = _f(7.5, lo=0.5, hi=60, doc="how often the model scores the face")
+
+
+@dataclass(frozen=True)
 class OcclusionConfig:
     duration_s: float = _f(2.0, lo=0.2, hi=30, doc="seconds of clear face needed")
     threshold: float = _f(0.4, lo=0.01, hi=0.99, doc="smoothed p(blocked) naming a region")
@@ -191,6 +201,7 @@ class Config:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     position: PositionConfig = field(default_factory=PositionConfig)
     liveness: LivenessConfig = field(default_factory=LivenessConfig)
+    attack: AttackConfig = field(default_factory=AttackConfig)
     occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     continuity: ContinuityConfig = field(default_factory=ContinuityConfig)

@@ -95,7 +95,7 @@ class Kiosk:
             self._faults(now)
             if frame is not None and self.session.stage != Stage.FAULT:
                 assert self.vision is not None  # no vision is a static fault
-                obs = self.vision.pipeline.process(frame)
+                obs = self.vision.pipeline.process(frame, self.session.wants_attack(frame.t))
                 self._act(self.session.step(obs, now), now)
             self.camera.hold_stills(self.session.stage in STILL_STAGES)
             self.presenter.show(self.session.prompt, self.session.leds,

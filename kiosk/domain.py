@@ -103,5 +103,6 @@ class Observation:
     eyes: Eyes | None = None
     regions: dict[str, float] | None = None  # p(blocked) per region
     quality: Quality | None = None
+    attack: float | None = None  # p(presentation attack); None: no face, or not scored
     signature: np.ndarray | None = field(default=None, repr=False, compare=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kiosk import messages
+from kiosk import demo, messages
 from kiosk.config import Config
 from kiosk.domain import Frame, Observation
 from kiosk.media import SourceFrame, iter_source, source_fps
@@ -56,7 +56,7 @@ def replay(
         if t > max_s:
             break
         frame = Frame(sf.image, t, n)
-        obs = pipeline.process(frame)
+        obs = pipeline.process(frame, attack=session.wants_attack(t))
         seen_face |= obs.face is not None
         events = session.step(obs, t)
         for ev in events:
@@ -73,6 +73,8 @@ def replay(
         if ended is not None:
             break
     if ended is not None:
+        # an attack verdict after the challenge takes the pass back
+        liveness_passed = liveness_passed and ended.liveness_passed
         outcome, reason = ended.outcome, ended.reason
         blocked = list(ended.blocked_parts)
     else:
@@ -111,6 +113,8 @@ def _note_prompt(prompts: list[dict[str, Any]], session: Session, cat: messages.
 def run(cfg: Config, path: Path, fps: float | None, seed: int, *,
         video: Path | None = None, screens: Path | None = None) -> dict[str, Any]:
     """`kiosk replay`; `video` / `screens`: also render what the screen showed (headless)."""
+    if demo.is_demo(path):
+        cfg = demo.settings(cfg)  # played as the emulator plays it
     vision = stack.build(cfg)
     if vision.missing:
         return {"outcome": "fault", "reason": vision.missing[0], "liveness_passed": False,

@@ -16,6 +16,7 @@ from kiosk.config import Config
 from kiosk.domain import Observation
 from kiosk.hardware.interfaces import LedState, ScreenKind
 from kiosk.session import capture, guidance
+from kiosk.session.attack import AttackCheck
 from kiosk.session.continuity import Continuity
 from kiosk.session.liveness import Challenge, LivenessCheck, new_challenge
 from kiosk.session.occlusion import OcclusionCheck
@@ -40,6 +41,8 @@ class Stage(StrEnum):
 
 
 ACTIVE = (Stage.POSITION, Stage.LIVENESS, Stage.OCCLUSION, Stage.CAPTURE)
+# stages whose frames the presentation-attack model judges
+JUDGED = (Stage.LIVENESS, Stage.OCCLUSION, Stage.CAPTURE)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class Session:
     _challenge: Challenge
     _liveness_check: LivenessCheck
     _occlusion_check: OcclusionCheck
+    _attack: AttackCheck
 
     def __init__(self, cfg: Config, rng: random.Random) -> None:
         self.cfg = cfg
@@ -172,6 +176,10 @@ class Session:
     def active(self) -> bool:
         return self.stage in ACTIVE
 
+    def wants_attack(self, t: float) -> bool:
+        """Whether the pipeline should score the frame at `t` with the attack model."""
+        return self.stage in JUDGED and self._attack.due(t)
+
     # -- stages -----------------------------------------------------------------------
 
     def _idle(self, obs: Observation, now: float) -> None:
@@ -202,6 +210,7 @@ class Session:
         self._liveness_check = LivenessCheck(self._challenge, now)
         self._blinks.reset()
         self._continuity.reset()
+        self._attack.reset()  # a new attempt (maybe a new face) is judged on its own frames
         self._enter(Stage.LIVENESS, now, why)
         self._liveness_prompt()
 
@@ -213,7 +222,7 @@ class Session:
                              progress=check.progress)
 
     def _liveness(self, obs: Observation, now: float) -> None:
-        if self._broken(obs, now):
+        if self._broken(obs, now) or self._attacked(obs, now):
             return
         blink = self._blinks.update(obs.t, obs.eyes if obs.face is not None else None)
         status = self._liveness_check.update(now, blink is not None)
@@ -233,7 +242,7 @@ class Session:
             self._liveness_prompt()
 
     def _occlusion(self, obs: Observation, now: float) -> None:
-        if self._broken(obs, now):
+        if self._broken(obs, now) or self._attacked(obs, now):
             return
         check = self._occlusion_check
         status = check.update(obs.t, obs.regions if obs.face is not None else None)
@@ -255,7 +264,7 @@ class Session:
                                  progress=check.progress)
 
     def _capture(self, obs: Observation, now: float) -> None:
-        if self._broken(obs, now):
+        if self._broken(obs, now) or self._attacked(obs, now):
             return
         cfg = self.cfg.capture
         if self._shot.offer(obs):
@@ -303,6 +312,14 @@ class Session:
         self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
         return True
 
+    def _attacked(self, obs: Observation, now: float) -> bool:
+        """An attack verdict ends the session, even after a passed blink challenge."""
+        if self._attack.update(obs.t, obs.attack if obs.face is not None else None) != "attack":
+            return False
+        self._liveness_passed = False
+        self._show_result(False, "presentation_attack", now, outcome="rejected")
+        return True
+
     def _show_result(self, ok: bool, reason: str, now: float, outcome: str) -> None:
         self._end(outcome, reason, now)
         self._enter(Stage.RESULT, now, reason)
@@ -335,3 +352,4 @@ class Session:
         self._blinks = BlinkDetector()
         self._continuity = Continuity.from_config(self.cfg)
         self._shot = capture.Shot(self.cfg.capture, now)
+        self._attack = AttackCheck.from_config(self.cfg.attack)

@@ -83,3 +83,38 @@ def region_polygon(face: Face, spec: CropSpec) -> np.ndarray:
     corners = np.array([[-0.5, -0.5, 1], [w - 0.5, -0.5, 1], [w - 0.5, h - 0.5, 1],
                         [-0.5, h - 0.5, 1]])
     return corners @ m.T
+
+
+# The presentation-attack model (MiniFASNet) was trained on axis-aligned crops around a
+# WIDER-FACE-style detector box scaled by 2.7 or 4.0, kept inside the frame by shifting (and,
+# near the frame size, shrinking) rather than padding, then resized to 80x80 whatever their
+# aspect. The kiosk's BlazeFace box is a square around the inner face; the WIDER-style box is
+# narrower, taller and higher. These factors map one to the other; they were measured with
+# YuNet (a WIDER-FACE detector) against BlazeFace on NUAA frames (models/presentation_attack.md).
+WIDER_BOX = (0.89, 1.19, -0.125)  # width, height, centre shift down; in BlazeFace box sides
+
+
+@dataclass(frozen=True)
+class ContextCrop:
+    scale: float  # times the WIDER-style face box
+    out: tuple[int, int] = (80, 80)
+
+
+def context_box(face: Face, scale: float, frame_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), inclusive, of the context crop inside a frame of (width, height)."""
+    fw, fh = frame_size
+    x, y, w, h = face.box
+    kw, kh, shift = WIDER_BOX
+    bw, bh = w * kw, h * kh
+    cx, cy = x + w / 2, y + h / 2 + shift * h
+    scale = min(scale, (fh - 1) / bh, (fw - 1) / bw)  # never larger than the frame
+    half_w, half_h = bw * scale / 2, bh * scale / 2
+    x0 = min(max(cx - half_w, 0.0), fw - 1 - 2 * half_w)
+    y0 = min(max(cy - half_h, 0.0), fh - 1 - 2 * half_h)
+    return int(x0), int(y0), int(x0 + 2 * half_w), int(y0 + 2 * half_h)
+
+
+def context_crop(image: np.ndarray, face: Face, spec: ContextCrop) -> np.ndarray:
+    """The face with its surroundings (frame edges, a photo's border, a screen's bezel)."""
+    x0, y0, x1, y1 = context_box(face, spec.scale, (image.shape[1], image.shape[0]))
+    return cv2.resize(image[y0:y1 + 1, x0:x1 + 1], spec.out, interpolation=cv2.INTER_LINEAR)

@@ -20,6 +20,10 @@ class RegionsModel(Protocol):
     def predict(self, image: np.ndarray, face: Face) -> dict[str, float]: ...
 
 
+class AttackScorer(Protocol):
+    def predict(self, image: np.ndarray, face: Face) -> float: ...
+
+
 class Pipeline:
     """Runs every per-frame model on the main (largest) face; remembers it for motion."""
 
@@ -28,16 +32,20 @@ class Pipeline:
         detector: FaceDetector,
         eyes: EyeModel | None = None,
         regions: RegionsModel | None = None,
+        attack: AttackScorer | None = None,
     ) -> None:
         self.detector = detector
         self.eyes = eyes
         self.regions = regions
+        self.attack = attack
         self._previous: Face | None = None
 
     def reset(self) -> None:
         self._previous = None
 
-    def process(self, frame: Frame) -> Observation:
+    def process(self, frame: Frame, attack: bool = True) -> Observation:
+        """`attack`: score the face with the presentation-attack model on this frame (the
+        session asks for it from LIVENESS through CAPTURE, at its own rate)."""
         image = frame.image
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -59,10 +67,15 @@ class Pipeline:
             t2 = time.perf_counter()
             timings["regions"], t1 = t2 - t1, t2
         q, sig = quality.measure(image, face, self._previous)
-        timings["quality"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        timings["quality"], t1 = t2 - t1, t2
+        p_attack = None
+        if attack and self.attack is not None:
+            p_attack = self.attack.predict(image, face)
+            timings["attack"] = time.perf_counter() - t1
         self._previous = face
         return Observation(
             t=frame.t, index=frame.index, frame_size=(w, h), faces=len(faces), face=face,
-            others=tuple(faces[1:]), eyes=eyes, regions=regions, quality=q, signature=sig,
-            timings=timings,
+            others=tuple(faces[1:]), eyes=eyes, regions=regions, quality=q, attack=p_attack,
+            signature=sig, timings=timings,
         )

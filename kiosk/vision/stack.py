@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 EYE_MODEL = "eye_state"
 REGION_PREFIX = "occlusion"
+ATTACK_MODEL = "presentation_attack"
 
 
 @dataclass
@@ -74,6 +75,19 @@ def build(cfg: Config) -> VisionStack:
             for spec in region_specs.values():
                 stack.versions[spec.name] = spec.sha256[:12]
                 stack.sizes[spec.name] = spec.path(folder).stat().st_size
+        except ModelError as e:
+            stack.missing.append(str(e))
+
+    # Liveness without its second barrier is not offered: a missing or corrupt attack model
+    # puts the kiosk out of service like the other models.
+    if ATTACK_MODEL not in specs:
+        stack.missing.append(f"model '{ATTACK_MODEL}' is missing from {folder}/manifest.toml")
+    else:
+        try:
+            from kiosk.vision.attack import AttackModel
+
+            stack.pipeline.attack = AttackModel(_load(specs[ATTACK_MODEL], folder, threads,
+                                                      stack))
         except ModelError as e:
             stack.missing.append(str(e))
     for why in stack.missing:

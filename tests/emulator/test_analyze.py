@@ -12,7 +12,7 @@ from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.emulator
 
-KEYS = {"source", "frame", "t", "faces", "face", "eyes", "regions", "blink"}
+KEYS = {"source", "frame", "t", "faces", "face", "eyes", "regions", "attack", "blink"}
 KEYPOINTS = {"left_eye", "right_eye", "nose", "mouth", "left_ear", "right_ear"}
 
 
@@ -37,7 +37,9 @@ def test_one_object_per_image_with_exactly_the_contract_keys():
     assert set(astronaut["regions"]) >= {"left_eye", "right_eye", "nose", "mouth"}
     assert all(0 <= p <= 1 for p in astronaut["regions"].values())
     assert astronaut["blink"] is False
+    assert 0 <= astronaut["attack"] < 0.1  # a well-lit photo of a person scores live
     assert nonface["faces"] == 0 and nonface["face"] is None and nonface["eyes"] is None
+    assert nonface["attack"] is None
 
 
 def test_directory_of_photos_and_quality_option(tmp_path):

@@ -28,13 +28,16 @@ def test_pipeline_bench_has_the_documented_keys(tmp_path):
             "models"} <= set(out)
     assert out["frames"] == 5 and isinstance(out["frames"], int)
     assert {"cpu", "cores", "python", "runtime", "runtime_version"} <= set(out["machine"])
-    assert {"detect", "eyes", "regions", "quality"} <= set(out["stages"])
+    assert {"detect", "eyes", "regions", "quality", "attack"} <= set(out["stages"])
+    # the attack model runs on every second frame, as in a session at 15 fps
+    assert out["attack"]["rate_hz"] == 7.5 and out["attack"]["scored_fraction"] == 0.6
     for stage in out["stages"].values():
         assert set(stage) == {"median_ms", "p95_ms", "max_ms"}
         assert 0 < stage["median_ms"] <= stage["p95_ms"] <= stage["max_ms"]
     assert set(out["total"]) == {"median_ms", "p95_ms", "max_ms", "fps"}
     assert out["total"]["fps"] > 0 and out["peak_rss_mb"] > 0 and out["startup_s"] > 0
-    assert set(out["models"]) == {"face_detector", "eye_state", "occlusion_regions"}
+    assert set(out["models"]) == {"face_detector", "eye_state", "occlusion_regions",
+                                  "presentation_attack"}
     assert all(isinstance(v, int) and v > 0 for v in out["models"].values())
 
 
