@@ -16,7 +16,6 @@ import pytest
 
 from kiosk.config import CaptureConfig, Config, ContinuityConfig, PositionConfig
 from kiosk.replay import replay
-from kiosk.vision import stack
 from tests.replay.test_session_replay import FirstChallengePasses, compose, nuaa_sequences
 
 pytestmark = [pytest.mark.replay, pytest.mark.dataset]
@@ -30,14 +29,6 @@ RELAXED = dataclasses.replace(
                                 max_chroma_shift=255, max_saturation_shift=255),
     capture=CaptureConfig(min_eye_distance_px=30, min_sharpness=0, min_luma_range=0, max_clipped=1),
 )
-
-
-@pytest.fixture(scope="module")
-def vision():
-    built = stack.build(Config())
-    if built.missing:
-        pytest.fail(f"models missing: {built.missing}")
-    return built
 
 
 def test_printed_photos_end_in_an_attack_verdict(vision, datasets, tmp_path):

@@ -13,20 +13,11 @@ import pytest
 
 from kiosk.config import Config
 from kiosk.replay import replay
-from kiosk.vision import stack
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.replay
 
 STAGE_ORDER = ["idle", "position", "liveness", "occlusion", "capture", "result"]
-
-
-@pytest.fixture(scope="module")
-def vision():
-    built = stack.build(Config())
-    if built.missing:
-        pytest.fail(f"models missing: {built.missing}")
-    return built
 
 
 def test_replay_cli_captures_the_demo_clip_through_every_stage():
