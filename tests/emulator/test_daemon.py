@@ -230,7 +230,7 @@ def test_a_part_that_raises_makes_the_iteration_unhealthy_and_the_loop_goes_on(v
     kiosk, clock, _ = make(vision, live_face)
     assert all(run(kiosk, clock, 0.2))
     process = kiosk.vision.pipeline.process
-    kiosk.vision.pipeline.process = lambda frame: 1 / 0  # type: ignore[method-assign]
+    kiosk.vision.pipeline.process = lambda *a, **k: 1 / 0  # type: ignore[method-assign]
     assert run(kiosk, clock, 0.2) == [False] * 3
     assert kiosk.status.snapshot()["healthy"] is False
     assert "ZeroDivisionError" in kiosk.status.snapshot()["problem"]
