@@ -135,6 +135,7 @@ class _Sql:
     """What SQLite and PostgreSQL share; `ph` is the driver's placeholder."""
 
     ph = "?"
+    blob_ph = "?"  # the JPEG's placeholder (psycopg: %b, sent in binary, not hex text)
     CHUNK = 500
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
@@ -153,7 +154,7 @@ class _Sql:
         return out
 
     def _insert_sql(self) -> str:
-        marks = ",".join([self.ph] * len(_COLUMNS))
+        marks = ",".join(self.blob_ph if c == "jpeg" else self.ph for c in _COLUMNS)
         return (f"INSERT INTO selfies ({', '.join(_COLUMNS)}) VALUES ({marks}) "
                 "ON CONFLICT (object_key) DO NOTHING")
 
@@ -222,6 +223,8 @@ CREATE TABLE IF NOT EXISTS selfies (
     store_id TEXT NOT NULL, seq BIGINT, wall_time TIMESTAMPTZ, clock_synchronised BOOLEAN,
     sha256 TEXT NOT NULL, key_id TEXT, document JSONB NOT NULL, metadata JSONB NOT NULL,
     jpeg BYTEA NOT NULL, ingested_at DOUBLE PRECISION NOT NULL);
+-- a JPEG is compressed already: store it out of line without trying to compress it again
+ALTER TABLE selfies ALTER COLUMN jpeg SET STORAGE EXTERNAL;
 CREATE INDEX IF NOT EXISTS selfies_kiosk ON selfies (kiosk_id, wall_time);
 CREATE TABLE IF NOT EXISTS quarantine (
     object_key TEXT PRIMARY KEY, kiosk_id TEXT, reason TEXT NOT NULL,
@@ -233,6 +236,7 @@ class PostgresDestination(_Sql):
     """One connection per worker thread; each capture is one transaction."""
 
     ph = "%s"
+    blob_ph = "%b"
 
     def __init__(self, url: str) -> None:
         try:

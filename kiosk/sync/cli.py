@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import signal
 import threading
 import time
@@ -13,6 +15,7 @@ from typing import Any
 from kiosk.config import Config
 from kiosk.errors import SyncError
 from kiosk.sync import outbox
+from kiosk.sync.credentials import load_credentials
 from kiosk.sync.daemon import SyncRunner, Totals, build_uploader, exclusive, owned_store
 from kiosk.sync.heartbeat import iso
 
@@ -38,12 +41,16 @@ def add_commands(sub: Any) -> None:
 def _run(cfg: Config, body: Any) -> Any:
     """Run `body(runner)` holding the sync lock, with the store when this user owns it."""
     folder = outbox.sync_dir(cfg)
+    creds = None
+    if os.geteuid() == 0:  # read a root-only credentials file before becoming the sync user
+        with contextlib.suppress(SyncError):
+            creds = load_credentials(cfg.sync)
     outbox.drop_root(folder)
     outbox.prepare(folder)
     store = owned_store(cfg)
     try:
         with exclusive(folder):
-            return body(SyncRunner(cfg, lambda: build_uploader(cfg), store=store))
+            return body(SyncRunner(cfg, lambda: build_uploader(cfg, creds), store=store))
     finally:
         if store is not None:
             store.close()

@@ -21,7 +21,7 @@ from kiosk.store import CaptureStore, resolve_public_key
 from kiosk.sync import heartbeat, outbox
 from kiosk.sync.backoff import Pacer, backoff_delay
 from kiosk.sync.client import make_client
-from kiosk.sync.credentials import load_credentials
+from kiosk.sync.credentials import S3Credentials, load_credentials
 from kiosk.sync.uploader import PassResult, Uploader
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,11 @@ def exclusive(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def build_uploader(cfg: Config) -> Uploader:
+def build_uploader(cfg: Config, creds: S3Credentials | None = None) -> Uploader:
     if not cfg.sync.bucket:
         raise SyncError("sync is not configured: set sync.bucket (and sync.endpoint for a "
                         "non-AWS server)")
-    creds = load_credentials(cfg.sync)
+    creds = creds or load_credentials(cfg.sync)
     log.info("uploading to %s bucket %s as %s (credentials from %s)",
              cfg.sync.endpoint or "AWS S3", cfg.sync.bucket, creds.access_key_id, creds.source)
     return Uploader(make_client(cfg.sync, creds),

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import pwd
+import subprocess
+import sys
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -136,3 +140,18 @@ def test_credentials_errors_are_clear_and_leak_nothing(tmp_path):
     missing = config.parse({"sync": {"credentials_file": str(tmp_path / "nope")}}).sync
     with pytest.raises(SyncAuthError, match="cannot be read"):
         load_credentials(missing, {})
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to change user (CI runs as root)")
+def test_sync_run_as_root_becomes_the_owner_of_the_sync_folder(tmp_path):
+    """`sudo kiosk sync now`: receipts and state stay the sync user's, readable by its group."""
+    folder = tmp_path / "sync"
+    folder.mkdir()
+    nobody = pwd.getpwnam("nobody")
+    os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+    code = ("import os, sys; from pathlib import Path; from kiosk.sync.outbox import drop_root;"
+            "drop_root(Path(sys.argv[1])); print(os.geteuid(), os.getegid())")
+    out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True,
+                         text=True, timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(nobody.pw_uid), str(nobody.pw_gid)]
