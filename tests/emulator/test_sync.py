@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import pwd
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -330,3 +336,68 @@ def test_on_a_pi_the_uploader_only_writes_receipts_and_the_kiosk_user_reconciles
     assert "synced 2" in capsys.readouterr().out
     assert [k.store.index.get(c).state for c in ids] == [PENDING, SYNCED, SYNCED]
     assert k.store.stats()["last_sync_success"] is not None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user (CI is root)")
+def test_the_uploader_as_another_user_reads_captures_and_writes_only_receipts(s3, tmp_path):
+    """The permission model with real Unix users: a child process turned into `nobody`, in
+    the store's group (as kiosk-sync is in group kiosk), uploads every capture and leaves
+    receipts, yet cannot write the capture folder nor read or write the index."""
+    from kiosk.sync.daemon import SyncRunner, build_uploader
+    from tests.synchelp import Kiosk
+
+    nobody = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="kiosk-perm-"))
+    top.chmod(0o755)
+    try:
+        k = Kiosk(top / "kiosk", s3, "perm", retention_h=24.0)
+        ids = k.save(3)
+        state, sync_dir = k.store.root, top / "kiosk-sync"
+        (top / "kiosk").chmod(0o755)
+        state.chmod(0o750)  # what StateDirectoryMode=0750 gives the kiosk's state directory
+        for p in [state, *state.rglob("*")]:
+            os.chown(p, 0, nobody.pw_gid)  # group "kiosk", owner the kiosk user (here root)
+        sync_dir.mkdir(mode=0o750)
+        os.chown(sync_dir, nobody.pw_uid, nobody.pw_gid)
+        cfg = replace(k.cfg, sync=replace(k.cfg.sync, state_dir=str(sync_dir)))
+        uploader = build_uploader(cfg)
+        uploader._same("perm/warm-up", b"")  # load botocore's lazy parts before the switch
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: become the sync user, then do a pass
+            os.close(read)
+            report: dict[str, Any] = {}
+            try:
+                os.setgroups([nobody.pw_gid])
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+                runner = SyncRunner(cfg, lambda: uploader, store=None)
+                report["uploaded"] = runner.drain().uploaded
+                report["receipts"] = sorted(p.stem for p in (sync_dir / "receipts").iterdir())
+                for attempt, path in (("write captures", state / "captures" / "x"),
+                                      ("write index", state / "index.sqlite3")):
+                    try:
+                        with open(path, "ab"):
+                            report[attempt] = "allowed"
+                    except PermissionError:
+                        report[attempt] = "refused"
+                try:
+                    (state / "index.sqlite3").read_bytes()
+                    report["read index"] = "allowed"
+                except PermissionError:
+                    report["read index"] = "refused"
+            except BaseException as e:  # report anything back; never run pytest on in the child
+                report["error"] = repr(e)
+            os.write(write, json.dumps(report).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as f:
+            report = json.loads(f.read())
+        os.waitpid(pid, 0)
+        assert report == {"uploaded": 3, "receipts": sorted(ids), "write captures": "refused",
+                          "write index": "refused", "read index": "refused"}
+        assert k.store.pending_count() == 3  # nothing marked by the uploader itself
+        assert k.store.reconcile(sync_dir)["synced"] == 3  # the kiosk user takes them in
+        k.close()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
