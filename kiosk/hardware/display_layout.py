@@ -116,12 +116,16 @@ def to_screen(face: Face, frame_size: tuple[int, int], shown: Rect, mirror: bool
 
 
 def well_placed(face_box: tuple[float, float, float, float], guide: Rect) -> bool:
-    """Is the face box (screen pixels) centred in the oval and about its width?"""
+    """Is the face box (screen pixels) centred in the oval and about its width?
+
+    The detector's box spans brow to chin, about 0.8 of a head: a head that fills the oval
+    has a box about as wide as the oval, and one filling it a little more (up to 1.25: a face
+    close to the camera, which the guidance still accepts) is placed too."""
     x, y, w, h = face_box
     ox, oy, ow, oh = guide
     dx = abs(x + w / 2 - (ox + ow / 2)) / ow
     dy = abs(y + h / 2 - (oy + oh / 2)) / oh
-    return dx < 0.2 and dy < 0.2 and 0.5 <= w / ow <= 1.05
+    return dx < 0.2 and dy < 0.2 and 0.5 <= w / ow <= 1.25
 
 
 def wrap(text: str, measure: Callable[[str], int], max_width: int) -> list[str]:

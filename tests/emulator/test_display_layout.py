@@ -79,7 +79,8 @@ def test_well_placed() -> None:
     assert geo.well_placed((110, 130, 180, 180), guide)  # centred, about the oval's width
     assert not geo.well_placed((110, 130, 60, 60), guide)  # too small
     assert not geo.well_placed((250, 130, 180, 180), guide)  # off centre
-    assert not geo.well_placed((80, 110, 240, 240), guide)  # too big
+    assert geo.well_placed((80, 110, 240, 240), guide)  # a close face filling the oval
+    assert not geo.well_placed((60, 90, 280, 280), guide)  # too big
 
 
 def test_wrap() -> None:
