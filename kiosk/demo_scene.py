@@ -66,7 +66,8 @@ def wear_mask(frame: np.ndarray, keypoints: Mapping[str, tuple[float, float]],
     tl = ear_r + (top - ear_r) * 0.12 + down * d * 0.05
     tr = ear_l + (top - ear_l) * 0.12 + down * d * 0.05
     bl, br = tl + down * d * 0.95 + side * d * 0.18, tr + down * d * 0.95 - side * d * 0.18
-    outline = np.vstack([_bezier(tl, top - down * d * 0.08, tr), _bezier(tr, tr + down * d * 0.5, br),
+    outline = np.vstack([_bezier(tl, top - down * d * 0.08, tr),
+                         _bezier(tr, tr + down * d * 0.5, br),
                          _bezier(br, bottom + down * d * 0.15, bl),
                          _bezier(bl, tl + down * d * 0.5, tl)])
     h, w = frame.shape[:2]
