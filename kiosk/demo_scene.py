@@ -27,7 +27,7 @@ def extend_left(frame: np.ndarray, empty_cols: int, width: int) -> np.ndarray:
     """`frame` with `width` more columns on the left: its own empty background (the first
     `empty_cols` columns, which never show the person) mirrored again and again."""
     wall = frame[:, :empty_cols]
-    tiles = []
+    tiles: list[np.ndarray] = []
     flip = True
     while sum(t.shape[1] for t in tiles) < width:
         tiles.append(wall[:, ::-1] if flip else wall)
@@ -114,5 +114,6 @@ def held_up(photo: np.ndarray, t: float, centre_y: float = 0.5) -> np.ndarray:
     dx = 6 * np.sin(2 * np.pi * 0.17 * t + 0.5) + 2 * np.sin(2 * np.pi * 0.9 * t)
     dy = 4 * np.sin(2 * np.pi * 0.29 * t + 2.0)
     m = cv2.getRotationMatrix2D((SIZE[0] / 2, SIZE[1] / 2), float(angle), 1.03)
-    m[:, 2] += (dx, dy)
+    m[0, 2] += float(dx)
+    m[1, 2] += float(dy)
     return cv2.warpAffine(base, m, SIZE, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
