@@ -128,10 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_analyze)
 
     s = sub.add_parser("replay", help="whole session over a recorded clip, simulated clock")
-    s.add_argument("path", type=Path, metavar="PATH")
+    s.add_argument("path", type=Path, metavar="PATH",
+                   help="video, folder of frames, or 'demo' (the emulator's demo, its seed)")
     s.add_argument("--fps", type=float, default=None,
                    help="frame rate of a directory of frames (default 15; videos use their own)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the blink challenge")
+    s.add_argument("--seed", type=int, default=None,
+                   help="seed of the blink challenge (default 0; the demo's own for 'demo')")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--video", type=Path, default=None, metavar="OUT.mp4",
                    help="also render what the screen showed, every frame, as a video")

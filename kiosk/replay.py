@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,37 @@ from kiosk.vision.pipeline import Pipeline
 
 MAX_SIMULATED_S = 60.0
 
+# Gives the frame n at time t and the pipeline's view of it, or None when the input ended.
+# It gets the session because the pipeline asks it which frames the attack model scores.
+Observe = Callable[[Session, float, int], "tuple[Frame | None, Observation] | None"]
+
 
 def looped(path: Path, fps: float) -> Iterator[SourceFrame]:
     """The input again and again; frames are decoded once and kept (inputs are short clips)."""
     frames = list(iter_source(path, fps))
     while True:
         yield from frames
+
+
+def observer(pipeline: Pipeline, path: Path, rate: float) -> Observe:
+    """The real pipeline on the looped input, on the replay clock."""
+    pipeline.reset()
+    frames = looped(path, rate)
+
+    def observe(session: Session, t: float, n: int) -> tuple[Frame, Observation]:
+        frame = Frame(next(frames).image, t, n)
+        return frame, pipeline.process(frame, attack=session.wants_attack(t))
+
+    return observe
+
+
+def cached(observations: Sequence[Observation]) -> Observe:
+    """Observations computed before (they do not depend on the seed as long as the attack
+    model is not asked for; the liveness simulator and the seed tests replay them)."""
+    def observe(session: Session, t: float, n: int) -> tuple[None, Observation] | None:
+        return (None, observations[n]) if n < len(observations) else None
+
+    return observe
 
 
 def replay(
@@ -40,8 +66,24 @@ def replay(
 
     `on_frame` sees every frame after the session stepped on it (e.g. to draw the screen)."""
     rate = fps or source_fps(path)
+    return run_session(cfg, observer(pipeline, path, rate), rate=rate, seed=seed, max_s=max_s,
+                       on_frame=on_frame)
+
+
+def run_session(
+    cfg: Config,
+    observe: Observe,
+    *,
+    rate: float,
+    seed: int = 0,
+    max_s: float = MAX_SIMULATED_S,
+    on_frame: Callable[[Frame, Observation, Session, list[Any]], None] | None = None,
+) -> dict[str, Any]:
+    """One session over the frames `observe` gives, frame n at t = n / rate."""
+    # the seed is the session's, as in the kiosk: the challenge depends on it and on the
+    # frames before LIVENESS only
+    cfg = dataclasses.replace(cfg, session=dataclasses.replace(cfg.session, seed=seed))
     session = Session(cfg, random.Random(seed))
-    pipeline.reset()
     cat = messages.load(cfg.ui.language)
     stages: list[dict[str, Any]] = [{"stage": str(Stage.IDLE), "t": 0.0}]
     # every message the screen showed, by catalogue key, when it appeared
@@ -51,12 +93,12 @@ def replay(
     seen_face = False
     liveness_passed = False
     n = 0
-    for n, sf in enumerate(looped(path, rate)):
-        t = n / rate
-        if t > max_s:
+    while (t := n / rate) <= max_s:
+        got = observe(session, t, n)
+        if got is None:
             break
-        frame = Frame(sf.image, t, n)
-        obs = pipeline.process(frame, attack=session.wants_attack(t))
+        frame, obs = got
+        n += 1
         seen_face |= obs.face is not None
         events = session.step(obs, t)
         for ev in events:
@@ -68,7 +110,7 @@ def replay(
             elif isinstance(ev, SessionEnded) and ev.outcome != "walked_away":
                 ended = ev
         _note_prompt(prompts, session, cat, t)
-        if on_frame is not None:
+        if on_frame is not None and frame is not None:
             on_frame(frame, obs, session, events)
         if ended is not None:
             break
@@ -88,14 +130,28 @@ def replay(
         "blocked_parts": blocked,
         "stages": stages,
         "prompts": prompts,
-        "frames": n + 1,
+        "frames": n,
         "fps": rate,
         "seed": seed,
+        "challenge": challenge_log(session),
     }
     if selfie is not None:
         result["selfie"] = {"frame": selfie.index, "t": round(selfie.t, 3),
                             "quality": selfie.metadata.get("quality")}
     return result
+
+
+def challenge_log(session: Session) -> dict[str, Any]:
+    """When the kiosk said "Blink now" (`blink_at`) and when blinks were counted (`seen`), over
+    every challenge of the session, in seconds on the replay clock; `started` are the seen
+    blinks' start times (what the response windows judge), `window` the window after a cue."""
+    checks = session.liveness_checks
+    return {
+        "blink_at": [round(c.shown, 3) for chk in checks for c in chk.shown],
+        "seen": [round(b.end, 3) for chk in checks for b in chk.seen],
+        "started": [round(b.start, 3) for chk in checks for b in chk.seen],
+        "window": [session.cfg.liveness.window_start_s, session.cfg.liveness.window_end_s],
+    }
 
 
 def _note_prompt(prompts: list[dict[str, Any]], session: Session, cat: messages.Catalogue,
@@ -110,15 +166,22 @@ def _note_prompt(prompts: list[dict[str, Any]], session: Session, cat: messages.
         prompts.append(entry)
 
 
-def run(cfg: Config, path: Path, fps: float | None, seed: int, *,
+def run(cfg: Config, path: Path, fps: float | None, seed: int | None, *,
         video: Path | None = None, screens: Path | None = None) -> dict[str, Any]:
-    """`kiosk replay`; `video` / `screens`: also render what the screen showed (headless)."""
+    """`kiosk replay`; `video` / `screens`: also render what the screen showed (headless).
+
+    PATH "demo" (or the demo clip's path) is played as the emulator plays it: with the demo's
+    settings and, unless `seed` is given, its documented seed. Other paths: seed 0 by default.
+    """
     if demo.is_demo(path):
         cfg = demo.settings(cfg)  # played as the emulator plays it
+        path, seed = demo.demo_source(), cfg.session.seed if seed is None else seed
+    seed = 0 if seed is None else seed
     vision = stack.build(cfg)
     if vision.missing:
         return {"outcome": "fault", "reason": vision.missing[0], "liveness_passed": False,
-                "blocked_parts": [], "stages": [{"stage": "fault", "t": 0.0}], "prompts": []}
+                "blocked_parts": [], "stages": [{"stage": "fault", "t": 0.0}], "prompts": [],
+                "challenge": {"blink_at": [], "seen": []}}
     if video is None and screens is None:
         return replay(vision.pipeline, cfg, path, fps=fps, seed=seed)
     from kiosk.replay_screens import ScreenRecorder

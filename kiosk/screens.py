@@ -49,6 +49,7 @@ def to_screen(prompt: Prompt, cat: Catalogue, fault_reason: str = "",
         steps=tuple(cat.text(f"attract.{s}") for s in STEPS) if prompt.kind == "attract" else (),
         language=language if prompt.kind in ("attract", "live") else "",
         legend=legend,
+        cue=prompt.cue,
     )
 
 

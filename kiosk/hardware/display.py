@@ -90,6 +90,8 @@ class PygameDisplay:
         live = screen.kind in ("attract", "live")
         if live:
             shown = self._preview(frame, face)
+            if screen.cue:
+                d.blink_cue(self.surface, shown)
             if screen.countdown is not None:
                 self._countdown(screen.countdown, shown)
         else:
@@ -220,7 +222,7 @@ class PygameDisplay:
         if self.screenshots is None:
             return
         key = (screen.kind, screen.prompt, screen.hint, screen.highlight, screen.ok,
-               screen.countdown)
+               screen.countdown, screen.cue)
         if key in self._saved:
             return
         self._saved.add(key)

@@ -160,6 +160,21 @@ def warning(surf: pygame.Surface, rect: Rect) -> None:
     pygame.draw.circle(surf, BG, (round(x + w / 2), round(y + 0.84 * h)), t // 2 + 1)
 
 
+def blink_cue(surf: pygame.Surface, rect: Rect) -> None:
+    """'Blink now': a thick amber frame around the preview and a closed eye at its top, so the
+    cue is seen even by someone who only watches their own face."""
+    x, y, w, h = rect
+    t = max(6, round(min(w, h) * 0.035))
+    pygame.draw.rect(surf, AMBER, (x - t, y - t, w + 2 * t, h + 2 * t), t)
+    ew, eh = round(w * 0.22), round(h * 0.12)
+    ex, ey = x + (w - ew) // 2, y + t
+    pygame.draw.ellipse(surf, AMBER, (ex - t, ey - t // 2, ew + 2 * t, eh + t))
+    pygame.draw.arc(surf, BG, (ex, ey - eh // 2, ew, eh), 3.4, 6.0, max(3, t // 2))
+    for k in range(5):  # lashes of the closed lid
+        lx = ex + ew * (0.2 + 0.15 * k)
+        pygame.draw.line(surf, BG, (lx, ey + eh * 0.42), (lx, ey + eh * 0.72), max(2, t // 3))
+
+
 def progress_bar(surf: pygame.Surface, rect: Rect, value: float) -> None:
     x, y, w, h = rect
     radius = h // 2

@@ -10,7 +10,7 @@ import numpy as np
 from kiosk.domain import Face, Frame
 
 LedState = Literal["off", "idle", "busy", "pass", "fail", "fault"]
-ScreenKind = Literal["attract", "live", "result", "out_of_service"]
+ScreenKind = Literal["attract", "live", "result", "paused", "out_of_service"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class Screen:
     steps: tuple[str, ...] = ()  # attract screen: what to do, in order
     language: str = ""  # label of the language button ("" = no button)
     legend: tuple[str, ...] = ()  # meanings of the green, amber and red LEDs (emulator)
-    cue: int = 0  # blink cues shown so far in this challenge: each new one plays a tone
+    # the number (1, 2, ...) of the "Blink now" cue showing, 0 when none: drawn, and each new
+    # one plays a tone
+    cue: int = 0
 
 
 class Camera(Protocol):

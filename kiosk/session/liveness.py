@@ -1,114 +1,155 @@
-"""The blink challenge of the LIVENESS stage: a randomised request and its pure tracker.
+"""The cued blink challenge of the LIVENESS stage: random cues, response windows, a pure tracker.
 
-`new_challenge` draws how many blinks to ask for (`blinks_min..blinks_max`) and the time
-window for them (`window_min_s..window_max_s`, measured from the prompt). `LivenessCheck`
-then follows the blinks the detector reports:
+`new_challenge` draws when the kiosk will say "Blink now": the first cue `lead_s` plus up to
+`first_jitter_s` after the instruction appears, each next one `gap_min_s` plus up to
+`gap_jitter_s` after the previous. `cues + spare_cues` cue times are drawn; only as many are
+shown as the person needs. `LivenessCheck` then judges the blinks the detector reports by
+their *start* (`Blink.start`, the first frame seen closed):
 
-- blinks in the first `settle_s` after the prompt are ignored (people blink when a new
-  prompt appears; those blinks were not asked for);
-- the challenge **passes** when exactly the requested number of blinks happened before the
-  deadline and no further blink followed for `quiet_s` (the verdict may come up to `quiet_s`
-  after the deadline);
-- it **fails** with reason `"too_many"` on any blink beyond the requested number (including
-  during the quiet period), and with `"timeout"` when the deadline passes with too few.
+- a blink that starts `window_start_s`..`window_end_s` after a cue appeared answers it; a
+  second blink in an answered window (a double blink) is part of the same answer;
+- a blink that starts anywhere else after the first cue is a stray; more than `max_strays`
+  fail the attempt (`"off_cue"`). Blinks before the first cue (people blink when a new
+  instruction appears) are ignored: they cannot answer anything;
+- a cue whose window closed unanswered is missed; more misses than `spare_cues` fail the
+  attempt (`"missed"`). A blink is reported when the eyes reopen, so a cue is judged missed
+  only `answer_grace_s` (the detector's longest blink) after its window closed;
+- the attempt passes on the blink that answers the `cues`-th cue.
 
-Why: a replayed clip of a person blinking naturally blinks every few seconds regardless of
-the prompt. With a random count, an exact-count rule and a quiet period after the last
-requested blink, such a clip passes only when its blinks happen to match both the count and
-the timing; a printed photo never blinks at all. This is a statistical barrier against
-replays, not proof of life on its own (a replay can be tried again), so the session also
-keeps tracking the face after liveness.
+Why: a recording blinks when its subject happened to blink, independent of cues it cannot
+see. To pass it must have a blink start inside every window (each a fraction of a second,
+placed at random over more than a second) without blinking much anywhere else; people blink
+every few seconds on their own, which is why strays are counted and few are allowed. The
+window is measured from human reaction times and the detector's timing (models/liveness.md).
+Times are the frames' (monotonic seconds), so a replay judges exactly like the kiosk.
 
-Pure: no clock reads; times are monotonic seconds passed in. Seed `random.Random` for tests.
+Pure: no clock reads; seed `random.Random` for tests, demos and replays.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from kiosk.config import LivenessConfig
+from kiosk.vision.blink import Blink
 
 Status = Literal["pending", "passed", "failed"]
-Reason = Literal["timeout", "too_many"]
+Reason = Literal["missed", "off_cue"]
 
 
 @dataclass(frozen=True)
 class Challenge:
-    blinks: int  # how many blinks are asked for
-    window_s: float  # seconds from the prompt in which they must happen
-    settle_s: float = 0.4
-    quiet_s: float = 1.0
+    cues: tuple[float, ...]  # seconds after the start at which each cue is due, in order
+    required: int  # cues that must be answered
+    window: tuple[float, float]  # a blink starting this long after a cue appeared answers it
+    max_strays: int = 1
 
     def __post_init__(self) -> None:
-        if self.blinks < 1:
-            raise ValueError("a challenge asks for at least one blink")
-        if self.window_s <= self.settle_s:
-            raise ValueError("the challenge window must be longer than the settle time")
+        if not 1 <= self.required <= len(self.cues):
+            raise ValueError("a challenge needs 1..len(cues) answers")
+        lo, hi = self.window
+        if not 0 <= lo < hi:
+            raise ValueError("the response window must be 0 <= start < end")
+        if any(b - a <= hi for a, b in zip(self.cues, self.cues[1:], strict=False)):
+            raise ValueError("each window must close before the next cue is due")
+
+    @property
+    def spare(self) -> int:
+        return len(self.cues) - self.required
 
 
 def new_challenge(rng: random.Random, cfg: LivenessConfig) -> Challenge:
-    """A random challenge from the config's ranges (window rounded to 0.1 s for prompts)."""
-    return Challenge(
-        blinks=rng.randint(cfg.blinks_min, cfg.blinks_max),
-        window_s=round(rng.uniform(cfg.window_min_s, cfg.window_max_s), 1),
-        settle_s=cfg.settle_s,
-        quiet_s=cfg.quiet_s,
-    )
+    """A random challenge from the config (cue times rounded to the millisecond)."""
+    t = cfg.lead_s + rng.uniform(0.0, cfg.first_jitter_s)
+    cues = [t]
+    for _ in range(cfg.cues + cfg.spare_cues - 1):
+        t += cfg.gap_min_s + rng.uniform(0.0, cfg.gap_jitter_s)
+        cues.append(t)
+    return Challenge(tuple(round(c, 3) for c in cues), cfg.cues,
+                     (cfg.window_start_s, cfg.window_end_s), cfg.max_strays)
 
 
+@dataclass
+class Cue:
+    shown: float  # time of the frame on which it first appeared
+    answer: Blink | None = None
+    missed: bool = False
+
+
+@dataclass
 class LivenessCheck:
-    """Tracks one challenge; call `update` every frame with whether a blink completed."""
+    """Tracks one challenge; call `update(t, blink)` every frame with the detector's output."""
 
-    def __init__(self, challenge: Challenge, started_at: float) -> None:
-        self.challenge = challenge
-        self.started_at = started_at
-        self.deadline = started_at + challenge.window_s
-        self._done = 0
-        self._last_blink: float | None = None
-        self._status: Status = "pending"
-        self.reason: Reason | None = None
+    challenge: Challenge
+    started_at: float
+    answer_grace_s: float = 0.9
+    shown: list[Cue] = field(default_factory=list)  # the cues shown so far
+    seen: list[Blink] = field(default_factory=list)  # every blink reported during the challenge
+    strays: int = 0
+    status: Status = "pending"
+    reason: Reason | None = None
 
     @property
     def required(self) -> int:
-        return self.challenge.blinks
+        return self.challenge.required
 
     @property
     def done(self) -> int:
-        """Blinks counted so far (those in the settle time are not)."""
-        return self._done
+        """Cues answered so far."""
+        return sum(c.answer is not None for c in self.shown)
 
     @property
     def progress(self) -> float:
-        """Counted / required, 0..1 (for the progress display)."""
-        return min(1.0, self._done / self.required)
+        return min(1.0, self.done / self.required)
 
-    @property
-    def status(self) -> Status:
-        return self._status
-
-    def remaining(self, t: float) -> float:
-        """Seconds left until the deadline (for the prompt), never negative."""
-        return max(0.0, self.deadline - t)
+    def cue_on(self, t: float) -> bool:
+        """Is "Blink now" showing: the last cue is neither answered nor past its window."""
+        if self.status != "pending" or not self.shown:
+            return False
+        last = self.shown[-1]
+        return last.answer is None and t <= last.shown + self.challenge.window[1]
 
     def _fail(self, reason: Reason) -> Status:
-        self._status, self.reason = "failed", reason
-        return self._status
+        self.status, self.reason = "failed", reason
+        return self.status
 
-    def update(self, t: float, blink: bool) -> Status:
-        if self._status != "pending":
-            return self._status
-        if blink and t >= self.started_at + self.challenge.settle_s:
-            if self._done >= self.required:
-                return self._fail("too_many")
-            if t > self.deadline:
-                return self._fail("timeout")
-            self._done += 1
-            self._last_blink = t
-        if self._done < self.required:
-            return self._fail("timeout") if t >= self.deadline else "pending"
-        assert self._last_blink is not None
-        if t - self._last_blink >= self.challenge.quiet_s:
-            self._status = "passed"
-        return self._status
+    def _window_of(self, start: float) -> Cue | None:
+        lo, hi = self.challenge.window
+        return next((c for c in self.shown if c.shown + lo <= start <= c.shown + hi), None)
+
+    def update(self, t: float, blink: Blink | None, face: bool = True) -> Status:
+        """`face`: someone is in front of the camera; a cue due while nobody is waits."""
+        if self.status != "pending":
+            return self.status
+        due = self.challenge.cues
+        if (face and len(self.shown) < len(due) and t >= self.started_at + due[len(self.shown)]
+                and self.done < self.required):
+            self.shown.append(Cue(t))
+        if blink is not None:
+            self.seen.append(blink)
+            self._judge(blink)
+            if self.status != "pending":
+                return self.status
+            if self.done >= self.required:
+                self.status = "passed"
+                return self.status
+        hi = self.challenge.window[1]
+        for cue in self.shown:
+            if cue.answer is None and not cue.missed and t > cue.shown + hi + self.answer_grace_s:
+                cue.missed = True
+        if sum(c.missed for c in self.shown) > self.challenge.spare:
+            return self._fail("missed")
+        return self.status
+
+    def _judge(self, blink: Blink) -> None:
+        if not self.shown or blink.start < self.shown[0].shown:
+            return  # before the first cue: nothing to answer, nothing to give away
+        cue = self._window_of(blink.start)
+        if cue is None:
+            self.strays += 1
+            if self.strays > self.challenge.max_strays:
+                self._fail("off_cue")
+        elif cue.answer is None and not cue.missed:
+            cue.answer = blink

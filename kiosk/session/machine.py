@@ -3,6 +3,7 @@
 `Session.step(obs, now)` is deterministic: no I/O, no clock reads, no model calls; the clock
 and the randomness of the blink challenge are injected. It exposes what to show (`prompt`,
 `leds`) and returns the events the composition root acts on (take the selfie, log the end).
+Too many failed liveness attempts pause it (PAUSED, "Please ask staff for help").
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from kiosk.domain import Observation
 from kiosk.hardware.interfaces import LedState, ScreenKind
 from kiosk.session import capture, guidance
 from kiosk.session.attack import AttackCheck
+from kiosk.session.attempts import AttemptLimiter
 from kiosk.session.continuity import Continuity
-from kiosk.session.liveness import Challenge, LivenessCheck, new_challenge
+from kiosk.session.liveness import LivenessCheck, new_challenge
 from kiosk.session.occlusion import OcclusionCheck
 from kiosk.vision.blink import BlinkDetector
 
@@ -37,6 +39,7 @@ class Stage(StrEnum):
     OCCLUSION = "occlusion"
     CAPTURE = "capture"
     RESULT = "result"
+    PAUSED = "paused"
     FAULT = "fault"
 
 
@@ -57,6 +60,7 @@ class Prompt:
     highlight: tuple[str, ...] = ()
     ok: bool | None = None
     countdown: int | None = None
+    cue: int = 0  # the number (1, 2, ...) of the "Blink now" cue showing, 0 when none
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,8 @@ class Session:
     _blinks: BlinkDetector
     _continuity: Continuity
     _shot: capture.Shot
-    _challenge: Challenge
     _liveness_check: LivenessCheck
+    liveness_checks: list[LivenessCheck]  # this session's challenges, the last one running
     _occlusion_check: OcclusionCheck
     _attack: AttackCheck
 
@@ -122,6 +126,7 @@ class Session:
         self.leds: LedState = "idle"
         self.fault_reason = ""
         self._events: list[Event] = []
+        self._attempts = AttemptLimiter(cfg.attempts)
         self._reset_session(0.0)
 
     # -- public API -------------------------------------------------------------------
@@ -137,9 +142,11 @@ class Session:
             Stage.OCCLUSION: self._occlusion,
             Stage.CAPTURE: self._capture,
             Stage.RESULT: self._result,
+            Stage.PAUSED: self._paused,
             Stage.FAULT: self._fault,
         }[self.stage]
         if self.stage in ACTIVE and now - self._last_face > self.cfg.session.walk_away_s:
+            self._challenge_abandoned(now)
             self._end("walked_away", "walked_away", now)
             self._enter(Stage.IDLE, now, "walked away")
             self._idle(obs, now)
@@ -183,6 +190,10 @@ class Session:
     # -- stages -----------------------------------------------------------------------
 
     def _idle(self, obs: Observation, now: float) -> None:
+        if self._attempts.paused(now):
+            self._enter(Stage.PAUSED, now, "too many failed liveness attempts")
+            self._paused(obs, now)
+            return
         self.prompt = Prompt("attract", "attract.prompt", "attract.hint")
         self.leds = "idle"
         if obs.face is not None:
@@ -201,32 +212,40 @@ class Session:
         self.prompt = Prompt("live", f"position.{key}", f"position.{key}_hint",
                              progress=progress if key == "good" else None)
         if key == "good" and held >= cfg.hold_s:
-            self._start_liveness(now, "in position")
+            self._start_liveness(obs.t, now, "in position")
         elif now - self.since > cfg.timeout_s:
             self._show_result(False, "position_timeout", now, outcome="timeout")
 
-    def _start_liveness(self, now: float, why: str) -> None:
-        self._challenge = new_challenge(self.rng, self.cfg.liveness)
-        self._liveness_check = LivenessCheck(self._challenge, now)
+    def _start_liveness(self, t: float, now: float, why: str) -> None:
+        """A new challenge timed on the frames' clock (`t`), like the blinks it judges."""
+        challenge = new_challenge(self.rng, self.cfg.liveness)
+        self._liveness_check = LivenessCheck(challenge, t, self._blinks.params.max_cycle_s)
+        self.liveness_checks.append(self._liveness_check)
         self._blinks.reset()
         self._continuity.reset()
         self._attack.reset()  # a new attempt (maybe a new face) is judged on its own frames
         self._enter(Stage.LIVENESS, now, why)
-        self._liveness_prompt()
+        self._liveness_prompt(t)
 
-    def _liveness_prompt(self) -> None:
+    def _liveness_prompt(self, t: float) -> None:
         check = self._liveness_check
-        key = "liveness.prompt_one" if check.required == 1 else "liveness.prompt_many"
-        hint = "liveness.progress" if check.done else "liveness.hint"
-        self.prompt = Prompt("live", key, hint, {"count": check.required, "done": check.done},
-                             progress=check.progress)
+        params = {"count": check.required, "done": check.done}
+        if check.cue_on(t):
+            self.prompt = Prompt("live", "liveness.blink_now", "liveness.blink_now_hint", params,
+                                 progress=check.progress, cue=len(check.shown))
+        elif not check.shown:
+            self.prompt = Prompt("live", "liveness.ready", "liveness.ready_hint", params,
+                                 progress=check.progress)
+        else:
+            self.prompt = Prompt("live", "liveness.wait", "liveness.progress", params,
+                                 progress=check.progress)
 
     def _liveness(self, obs: Observation, now: float) -> None:
         if self._broken(obs, now) or self._attacked(obs, now):
             return
         blink = self._blinks.update(obs.t, obs.eyes if obs.face is not None else None)
-        status = self._liveness_check.update(now, blink is not None)
         check = self._liveness_check
+        status = check.update(obs.t, blink, face=obs.face is not None)
         if status == "passed":
             self._liveness_passed = True
             self._occlusion_check = OcclusionCheck.from_config(self.cfg.occlusion)
@@ -234,12 +253,13 @@ class Session:
             self._occlusion(obs, now)
             return
         if status == "failed":
+            self._attempts.failed(now)
             self._show_result(False, f"liveness_{check.reason}", now, outcome="rejected")
             return
-        if self._notice_until > now:
+        if self._notice_until > now and not check.shown:
             self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
         else:
-            self._liveness_prompt()
+            self._liveness_prompt(obs.t)
 
     def _occlusion(self, obs: Observation, now: float) -> None:
         if self._broken(obs, now) or self._attacked(obs, now):
@@ -292,6 +312,16 @@ class Session:
             self._enter(Stage.IDLE, now, "result shown")
             self.prompt = Prompt("attract", "attract.prompt", "attract.hint")
             self.leds = "idle"
+            if self._attempts.paused(now):
+                self._idle(obs, now)
+
+    def _paused(self, obs: Observation, now: float) -> None:
+        if self._attempts.paused(now):
+            self.prompt = Prompt("paused", "paused.prompt", "paused.hint")
+            self.leds = "fail"
+        else:
+            self._enter(Stage.IDLE, now, "pause over")
+            self._idle(obs, now)
 
     def _fault(self, obs: Observation, now: float) -> None:
         pass
@@ -304,12 +334,13 @@ class Session:
         if why is None:
             return False
         self._restarts += 1
-        if self._restarts > self.cfg.session.max_restarts:
+        # a new challenge is a new chance for a recording: the one left behind counts
+        if self._challenge_abandoned(now) or self._restarts > self.cfg.session.max_restarts:
             # a face that keeps jumping or changing is not one person standing still
             self._show_result(False, "face_lost", now, outcome="rejected")
             return True
         self._notice_until = now + NOTICE_S
-        self._start_liveness(now, why)
+        self._start_liveness(obs.t, now, why)
         self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
         return True
 
@@ -318,8 +349,19 @@ class Session:
         if self._attack.update(obs.t, obs.attack if obs.face is not None else None) != "attack":
             return False
         self._liveness_passed = False
+        self._attempts.failed(now)  # a failed liveness attempt like any other
         self._show_result(False, "presentation_attack", now, outcome="rejected")
         return True
+
+    def _challenge_abandoned(self, now: float) -> bool:
+        """A challenge left after its first cue (face lost, walked away) is a failed attempt;
+        True when it pauses the kiosk."""
+        if self.stage != Stage.LIVENESS:
+            return False
+        check = self._liveness_check
+        if not check.shown or check.status != "pending":
+            return False
+        return self._attempts.failed(now)
 
     def _show_result(self, ok: bool, reason: str, now: float, outcome: str) -> None:
         self._end(outcome, reason, now)
@@ -343,6 +385,9 @@ class Session:
         self._events.append(StageChanged(stage, now, why))
 
     def _reset_session(self, now: float) -> None:
+        if self.cfg.session.seed >= 0:
+            # a fixed seed repeats the same cues every session (the demo loops its clip)
+            self.rng = random.Random(self.cfg.session.seed)
         self._started = now
         self._last_face = now
         self._good_since = None
@@ -354,3 +399,4 @@ class Session:
         self._continuity = Continuity.from_config(self.cfg)
         self._shot = capture.Shot(self.cfg.capture, now)
         self._attack = AttackCheck.from_config(self.cfg.attack)
+        self.liveness_checks = []

@@ -45,6 +45,8 @@ def test_demo_shows_attract_then_guidance_with_oval_and_prompt(tmp_path):
     prompts = {e["prompt"] for e in index}
     assert "Take your selfie" in prompts
     assert prompts & {"Please come closer", "Please move into the oval", "Perfect, stay there"}
+    # the demo's seed puts its first "Blink now" about 7 s in
+    assert any(e["cue"] == 1 and e["prompt"] == "Blink now" for e in index), prompts
     live = next(e for e in index if e["kind"] == "live")
     img = image(tmp_path, live).astype(int)
     h, w = img.shape[:2]

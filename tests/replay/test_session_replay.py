@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import os
 import subprocess
@@ -11,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from kiosk import demo
 from kiosk.config import Config
-from kiosk.replay import replay
+from kiosk.domain import Eyes, Frame
+from kiosk.replay import cached, looped, replay, run_session
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.replay
@@ -20,29 +24,79 @@ pytestmark = pytest.mark.replay
 STAGE_ORDER = ["idle", "position", "liveness", "occlusion", "capture", "result"]
 
 
-def test_replay_cli_captures_the_demo_clip_through_every_stage():
+def test_replay_demo_captures_through_every_stage_answering_each_cue():
+    """`kiosk replay demo`: the embedded demo with its documented seed, as the emulator
+    plays it."""
     proc = subprocess.run(
-        [sys.executable, "-m", "kiosk", "replay", str(ROOT / "kiosk/assets/demo.mp4"),
-         "--seed", "3", "--json"],
+        [sys.executable, "-m", "kiosk", "replay", "demo", "--json"],
         capture_output=True, text=True, timeout=300,
         env={k: v for k, v in os.environ.items() if k != "KIOSK_CONFIG"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
-    assert set(result) >= {"outcome", "reason", "liveness_passed", "blocked_parts", "stages"}
+    assert set(result) >= {"outcome", "reason", "liveness_passed", "blocked_parts", "stages",
+                           "challenge"}
     assert result["outcome"] == "captured" and result["liveness_passed"] is True
-    assert result["blocked_parts"] == []
+    assert result["blocked_parts"] == [] and result["seed"] == demo.SEED
     stages = [s["stage"] for s in result["stages"]]
     assert stages == STAGE_ORDER
     times = [s["t"] for s in result["stages"]]
     assert times == sorted(times) and times[-1] < 60
+    challenge = result["challenge"]
+    asked, started = challenge["blink_at"], challenge["started"]
+    assert len(asked) == len(challenge["seen"]) == Config().liveness.cues
+    lo, hi = challenge["window"]
+    # each blink starts about half a second after its cue, the middle of the window
+    assert all(lo + 0.15 <= s - a <= hi - 0.15 for a, s in zip(asked, started, strict=True))
+    liveness, occlusion = times[2], times[3]
+    assert liveness < asked[0] and challenge["seen"][-1] == occlusion
+    assert occlusion - liveness <= 8.5  # the challenge took about 8 s
+
+
+@pytest.fixture(scope="module")
+def demo_observations(vision):
+    """The pipeline's view of the demo clip, without the attack model (these tests are about
+    the challenge alone): it does not depend on the seed, so the sessions of many seeds
+    replay it without running the models again."""
+    vision.pipeline.reset()
+    frames = itertools.islice(looped(demo.demo_source(), demo.FPS), int(40 * demo.FPS))
+    return [vision.pipeline.process(Frame(sf.image, n / demo.FPS, n), attack=False)
+            for n, sf in enumerate(frames)]
+
+
+def test_the_demo_clip_fails_with_other_seeds(demo_observations):
+    """The demo is a recording made for its own seed's cues. Another seed's cues fall
+    elsewhere; it passes only when they happen to land near its blinks, the rate of a
+    recording made for one schedule (7.0% of seeds 0-999 with the current configuration)."""
+    own = run_session(Config(), cached(demo_observations), rate=demo.FPS, seed=demo.SEED)
+    assert own["outcome"] == "captured"
+    outcomes: dict[str, int] = defaultdict(int)
+    for seed in range(1, 301):
+        result = run_session(Config(), cached(demo_observations), rate=demo.FPS, seed=seed)
+        outcomes[result["reason"]] += 1
+    assert set(outcomes) <= {"liveness_missed", "liveness_off_cue", "captured"}, outcomes
+    assert outcomes["captured"] <= 27, outcomes  # at most 9%
 
 
 def test_replay_is_deterministic_for_a_seed(vision):
-    path = ROOT / "kiosk/assets/demo.mp4"
-    a = replay(vision.pipeline, Config(), path, seed=11)
-    b = replay(vision.pipeline, Config(), path, seed=11)
-    assert a == b
+    path, cfg = ROOT / "kiosk/assets/demo.mp4", demo.settings(Config())
+    a = replay(vision.pipeline, cfg, path, seed=11)
+    b = replay(vision.pipeline, cfg, path, seed=11)
+    assert a == b and a["challenge"]["blink_at"]
+
+
+def test_the_challenge_depends_only_on_the_seed_and_the_frames_before_liveness(
+        demo_observations):
+    start = run_session(Config(), cached(demo_observations), rate=demo.FPS, seed=demo.SEED)
+    t_live = next(s["t"] for s in start["stages"] if s["stage"] == "liveness")
+    # the same person, but after LIVENESS began her eyes never close
+    still = [dataclasses.replace(o, eyes=Eyes(0.0, 0.0)) if o.t > t_live else o
+             for o in demo_observations]
+    other = run_session(Config(), cached(still), rate=demo.FPS, seed=demo.SEED)
+    assert other["outcome"] == "rejected" and other["reason"] == "liveness_missed"
+    n = len(other["challenge"]["blink_at"])
+    assert n >= 2 and other["challenge"]["blink_at"] == start["challenge"]["blink_at"][:n]
+    assert other["challenge"]["seen"] == []
 
 
 def test_replay_without_a_face_says_so(vision, tmp_path):
@@ -94,12 +148,13 @@ class FirstChallengePasses:
         self.real = real
         self.made = 0
 
-    def __call__(self, challenge, started_at):
-        check = self.real(challenge, started_at)
+    def __call__(self, challenge, started_at, *args):
+        check = self.real(challenge, started_at, *args)
         self.made += 1
         if self.made == 1:
             update = check.update
-            check.update = lambda t, blink: "passed" if t - started_at > 1.0 else update(t, blink)
+            check.update = lambda t, blink, **kw: ("passed" if t - started_at > 1.0
+                                                   else update(t, blink, **kw))
         return check
 
 

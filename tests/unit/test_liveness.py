@@ -1,4 +1,4 @@
-"""The blink challenge: seeded draws, settle time, exact count, quiet period, timeout."""
+"""The cued blink challenge: seeded cue draws, response windows, strays, misses, spare cues."""
 
 from __future__ import annotations
 
@@ -8,21 +8,31 @@ import pytest
 
 from kiosk.config import LivenessConfig
 from kiosk.session.liveness import Challenge, LivenessCheck, new_challenge
+from kiosk.vision.blink import Blink
 
 pytestmark = pytest.mark.unit
 
 FPS = 15
+WINDOW = (0.2, 0.9)
 
 
-def replay(check: LivenessCheck, blinks: list[float], until: float) -> list[tuple[float, str]]:
-    """Feed frames at FPS with blink flags at the given times; returns status changes."""
+def challenge(cues: tuple[float, ...] = (1.5, 3.5, 5.5), required: int = 3,
+              max_strays: int = 1) -> Challenge:
+    return Challenge(cues, required, WINDOW, max_strays)
+
+
+def play(check: LivenessCheck, starts: list[float], until: float,
+         closed_s: float = 0.2) -> list[tuple[float, str]]:
+    """Frames at FPS; a blink starting at s is reported `closed_s` later (when the eyes
+    reopen), like the detector does. Returns the status changes."""
     changes, last = [], None
-    pending = sorted(blinks)
+    pending = sorted(starts)
     for i in range(int((until - check.started_at) * FPS) + 1):
-        t = check.started_at + i / FPS
-        blink = bool(pending) and pending[0] <= t
-        if blink:
-            pending.pop(0)
+        t = round(check.started_at + i / FPS, 6)
+        blink = None
+        if pending and pending[0] + closed_s <= t:
+            s = pending.pop(0)
+            blink = Blink(s, t)
         status = check.update(t, blink)
         if status != last:
             changes.append((round(t, 3), status))
@@ -30,110 +40,121 @@ def replay(check: LivenessCheck, blinks: list[float], until: float) -> list[tupl
     return changes
 
 
-def test_new_challenge_draws_from_the_config_ranges() -> None:
-    cfg = LivenessConfig(blinks_min=1, blinks_max=2, window_min_s=5.0, window_max_s=8.0)
-    draws = [new_challenge(random.Random(seed), cfg) for seed in range(200)]
-    assert {c.blinks for c in draws} == {1, 2}
-    assert all(5.0 <= c.window_s <= 8.0 for c in draws)
-    assert len({c.window_s for c in draws}) > 10
-    assert all(c.settle_s == cfg.settle_s and c.quiet_s == cfg.quiet_s for c in draws)
+def test_new_challenge_draws_cues_from_the_config() -> None:
+    cfg = LivenessConfig(cues=3, spare_cues=1, lead_s=1.2, first_jitter_s=1.0, gap_min_s=1.2,
+                         gap_jitter_s=1.5)
+    draws = [new_challenge(random.Random(seed), cfg) for seed in range(300)]
+    assert all(len(c.cues) == 4 and c.required == 3 and c.spare == 1 for c in draws)
+    assert all(1.2 <= c.cues[0] <= 2.2 for c in draws)
+    gaps = [b - a for c in draws for a, b in zip(c.cues, c.cues[1:], strict=False)]
+    assert 1.2 - 1e-3 <= min(gaps) < 1.3 and 2.6 < max(gaps) <= 2.7 + 1e-3
+    assert len({c.cues for c in draws}) == 300  # every seed its own schedule
+    assert all(c.window == (cfg.window_start_s, cfg.window_end_s) for c in draws)
 
 
 def test_new_challenge_is_seedable() -> None:
     cfg = LivenessConfig()
-    a = [new_challenge(random.Random(42), cfg) for _ in range(3)]
-    b = [new_challenge(random.Random(42), cfg) for _ in range(3)]
-    assert a == b
     rng = random.Random(3)
-    seq1 = [new_challenge(rng, cfg) for _ in range(5)]
+    first = [new_challenge(rng, cfg) for _ in range(3)]
     rng = random.Random(3)
-    assert seq1 == [new_challenge(rng, cfg) for _ in range(5)]
+    assert first == [new_challenge(rng, cfg) for _ in range(3)]
+    assert len(set(first)) == 3
 
 
-def test_passes_after_the_requested_blinks_and_a_quiet_period() -> None:
-    check = LivenessCheck(Challenge(blinks=2, window_s=6.0, settle_s=0.4, quiet_s=1.0), 10.0)
-    assert (check.required, check.done, check.progress) == (2, 0, 0.0)
-    assert check.update(11.0, True) == "pending"
-    assert (check.done, check.progress) == (1, 0.5)
-    assert check.update(12.0, True) == "pending"
-    assert check.progress == 1.0
-    assert check.update(12.9, False) == "pending"  # quiet period still running
-    assert check.update(13.0, False) == "passed"
-    assert check.reason is None
-
-
-def test_blinks_in_the_settle_time_do_not_count() -> None:
-    check = LivenessCheck(Challenge(blinks=1, window_s=5.0, settle_s=0.4, quiet_s=1.0), 0.0)
-    check.update(0.3, True)
-    assert check.done == 0
-    assert replay(check, [2.0], until=6.0) == [(0.0, "pending"), (3.0, "passed")]
-
-
-def test_too_many_blinks_fail() -> None:
-    check = LivenessCheck(Challenge(blinks=1, window_s=6.0), 0.0)
-    changes = replay(check, [1.0, 1.6], until=6.0)
-    assert changes == [(0.0, "pending"), (1.6, "failed")]
-    assert check.reason == "too_many"
-
-
-def test_blink_in_quiet_period_after_the_deadline_fails() -> None:
-    check = LivenessCheck(Challenge(blinks=1, window_s=5.0, quiet_s=1.0), 0.0)
-    assert check.update(4.8, True) == "pending"
-    assert check.update(5.2, False) == "pending"  # quiet period may run past the deadline
-    assert check.update(5.5, True) == "failed"
-    assert check.reason == "too_many"
-
-
-def test_last_blink_near_the_deadline_passes_after_quiet() -> None:
-    check = LivenessCheck(Challenge(blinks=1, window_s=5.0, quiet_s=1.0), 0.0)
-    t, status = replay(check, [4.9], until=7.0)[-1]  # the blink lands on frame 4.933
-    assert status == "passed"
-    assert t == pytest.approx(5.933, abs=1e-3)
-
-
-def test_timeout_with_too_few_blinks() -> None:
-    check = LivenessCheck(Challenge(blinks=2, window_s=5.0), 100.0)
-    assert replay(check, [101.0], until=107.0) == [(100.0, "pending"), (105.0, "failed")]
-    assert check.reason == "timeout"
-    assert check.remaining(106.0) == 0.0
-
-
-def test_a_blink_after_the_deadline_does_not_count() -> None:
-    check = LivenessCheck(Challenge(blinks=1, window_s=5.0), 0.0)
-    assert check.update(4.0, False) == "pending"
-    assert check.update(5.1, True) == "failed"
-    assert (check.done, check.reason) == (0, "timeout")
-
-
-def test_a_photo_never_passes() -> None:
-    check = LivenessCheck(Challenge(blinks=1, window_s=8.0), 0.0)
-    assert replay(check, [], until=10.0)[-1] == (8.0, "failed")
-
-
-@pytest.mark.parametrize(("blinks", "times", "reason"), [
-    (1, [0.1, 0.3], "timeout"),  # only right at the prompt (settle time)
-    (2, [0.2, 2.0, 5.5], "timeout"),  # one in the window, the next too late
-    (1, [1.0, 1.7, 2.4, 3.1], "too_many"),  # a clip blinking faster than the quiet period
-    (2, [1.0, 1.7, 2.4, 3.1], "too_many"),
-    (1, [2.0, 2.5], "too_many"),  # a double blink when one was asked for
-])
-def test_replayed_blinks_at_the_wrong_times_fail(blinks: int, times: list[float],
-                                                 reason: str) -> None:
-    check = LivenessCheck(Challenge(blinks=blinks, window_s=5.0), 0.0)
-    assert replay(check, times, until=7.0)[-1][1] == "failed"
-    assert check.reason == reason
-
-
-def test_final_status_is_sticky() -> None:
-    check = LivenessCheck(Challenge(blinks=1, window_s=3.0, quiet_s=0.5), 0.0)
-    check.update(1.0, True)
-    assert check.update(1.5, False) == "passed"
-    assert check.update(1.6, True) == "passed"
-    assert check.done == 1
-
-
-def test_challenge_is_validated() -> None:
+def test_bad_challenges_are_refused() -> None:
     with pytest.raises(ValueError):
-        Challenge(blinks=0, window_s=5.0)
+        Challenge((1.0, 2.0), 3, WINDOW)  # more answers than cues
     with pytest.raises(ValueError):
-        Challenge(blinks=1, window_s=0.3, settle_s=0.4)
+        Challenge((1.0, 1.5), 2, WINDOW)  # next cue inside the previous window
+    with pytest.raises(ValueError):
+        Challenge((1.0,), 1, (0.5, 0.5))
+
+
+def test_blinks_answering_every_cue_pass() -> None:
+    check = LivenessCheck(challenge(), 10.0)
+    # cues appear on the first frame at or after 11.5, 13.5, 15.5
+    changes = play(check, [11.95, 13.9, 15.95], until=20)
+    assert changes[-1][1] == "passed" and check.reason is None
+    assert [round(c.shown, 3) for c in check.shown] == [11.533, 13.533, 15.533]
+    assert check.done == 3 and check.progress == 1.0 and check.strays == 0
+    assert changes[-1][0] == pytest.approx(15.95 + 0.2, abs=1 / FPS)  # on the answering blink
+
+
+def test_the_cue_shows_until_answered_or_its_window_closes() -> None:
+    check = LivenessCheck(challenge(), 0.0)
+    play(check, [], until=1.4)
+    assert not check.cue_on(1.4)
+    check.update(1.5, None)
+    assert check.cue_on(1.5) and check.cue_on(1.5 + 0.9) and not check.cue_on(1.5 + 0.95)
+    check.update(2.0, Blink(1.8, 2.0))
+    assert check.done == 1 and not check.cue_on(2.0)
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.19, 0.95, 1.3])
+def test_blinks_outside_the_window_do_not_answer(delay: float) -> None:
+    check = LivenessCheck(challenge(max_strays=5), 0.0)
+    play(check, [1.5 + delay], until=3.0)
+    assert check.done == 0 and check.strays == 1
+
+
+def test_too_many_strays_fail_at_once() -> None:
+    check = LivenessCheck(challenge(max_strays=1), 0.0)
+    changes = play(check, [1.9, 2.6, 3.0], until=8)  # one answer, then two off-cue blinks
+    assert changes[-1] == (3.2, "failed") and check.reason == "off_cue"
+    assert check.strays == 2 and check.done == 1
+
+
+def test_blinks_before_the_first_cue_are_ignored() -> None:
+    check = LivenessCheck(challenge(max_strays=0), 0.0)
+    play(check, [0.2, 0.7, 1.2], until=1.5)
+    assert check.status == "pending" and check.strays == 0 and len(check.seen) == 3
+
+
+def test_a_double_blink_is_one_answer() -> None:
+    check = LivenessCheck(challenge(max_strays=0), 0.0)
+    play(check, [1.8, 2.25], until=3.4, closed_s=0.15)
+    assert check.status == "pending" and check.done == 1 and check.strays == 0
+
+
+def test_a_missed_cue_fails_without_spare_cues() -> None:
+    check = LivenessCheck(challenge(), 0.0, answer_grace_s=0.9)
+    changes = play(check, [1.9], until=8)  # cue 2 (3.5) never answered
+    assert changes[-1][1] == "failed" and check.reason == "missed"
+    # judged missed only once a blink started in its window would have been reported
+    assert changes[-1][0] == pytest.approx(3.533 + 0.9 + 0.9, abs=1.01 / FPS)
+
+
+def test_a_spare_cue_makes_up_for_one_miss() -> None:
+    cues = (1.5, 3.5, 5.5, 7.5)
+    check = LivenessCheck(Challenge(cues, 3, WINDOW, 1), 0.0)
+    assert play(check, [1.9, 5.9, 7.95], until=10)[-1][1] == "passed"
+    assert [c.answer is not None for c in check.shown] == [True, False, True, True]
+    check = LivenessCheck(Challenge(cues, 3, WINDOW, 1), 0.0)
+    assert play(check, [1.9, 7.95], until=10)[-1][1] == "failed"  # two misses
+    assert check.reason == "missed"
+
+
+def test_no_cue_is_shown_after_the_challenge_passed() -> None:
+    cues = (1.5, 3.5, 5.5)
+    check = LivenessCheck(Challenge(cues, 2, WINDOW, 0), 0.0)
+    play(check, [1.9, 3.9], until=8)
+    assert check.status == "passed" and len(check.shown) == 2
+
+
+def test_a_late_blink_that_started_in_its_window_still_answers() -> None:
+    check = LivenessCheck(challenge(), 0.0, answer_grace_s=0.9)
+    play(check, [2.3], until=3.4, closed_s=0.8)  # eyes closed until 3.1
+    assert check.done == 1 and check.status == "pending"
+
+
+def test_a_recording_that_ignores_the_cues_fails_for_most_seeds() -> None:
+    """A regular natural blinker (every 2.8 s) against 200 random schedules: it gets through
+    only by luck, which is what the windows and the stray count are for."""
+    cfg = LivenessConfig()
+    passed = 0
+    for seed in range(200):
+        check = LivenessCheck(new_challenge(random.Random(seed), cfg), 0.0)
+        play(check, [0.6 + 2.8 * k for k in range(6)], until=16)
+        passed += check.status == "passed"
+        assert check.status != "pending"
+    assert passed <= 4

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from kiosk import messages
-from kiosk.config import Config
+from kiosk.config import AttemptsConfig, Config, LivenessConfig, SessionConfig
 from kiosk.domain import Eyes, Face, Observation, Quality
 from kiosk.screens import to_screen
 from kiosk.session.guidance import advice
@@ -52,8 +52,8 @@ def obs(t: float, face: Face | None = None, eyes: Eyes = OPEN,
 class Run:
     """Steps a session at 15 fps over a script t -> Observation, recording what happened."""
 
-    def __init__(self, seed: int = 1, **cfg_changes: object) -> None:
-        self.session = Session(Config(), random.Random(seed))
+    def __init__(self, seed: int = 1, cfg: Config | None = None) -> None:
+        self.session = Session(cfg or Config(), random.Random(seed))
         self.t = 0.0
         self.events: list[object] = []
 
@@ -77,17 +77,23 @@ class Run:
         self.until(lambda t: obs(t, face_at()), 5, lambda s: s.stage == Stage.LIVENESS)
         assert self.session.stage == Stage.LIVENESS
 
-    def blink_as_asked(self) -> None:
-        """Blink the requested number of times, well inside the window, then keep still."""
-        count = self.session.prompt.params["count"]
-        start = self.t + 1.0
-        blinks = [start + 1.2 * k for k in range(count)]
+    def blink_as_asked(self, reaction_s: float = 0.35, extra: tuple[float, ...] = ()) -> None:
+        """Blink once `reaction_s` after each "Blink now" cue appears (eyes shut 0.15 s),
+        and `extra` seconds after the first cue appeared, until LIVENESS ends."""
+        blinks: list[float] = []
 
         def script(t: float) -> Observation:
             closed = any(b <= t < b + 0.15 for b in blinks)
             return obs(t, face_at(), SHUT if closed else OPEN)
 
-        self.until(script, 8, lambda s: s.stage != Stage.LIVENESS)
+        end = self.t + 15
+        while self.t < end and self.session.stage == Stage.LIVENESS:
+            self.events += self.session.step(script(self.t), self.t)
+            if self.session.prompt.cue and not any(b > self.t - 1 for b in blinks):
+                if not blinks:
+                    blinks += [self.t + e for e in extra]
+                blinks.append(self.t + reaction_s)
+            self.t = round(self.t + 1 / FPS, 6)
 
 
 def test_happy_path_goes_through_every_stage_and_takes_one_selfie():
@@ -95,7 +101,7 @@ def test_happy_path_goes_through_every_stage_and_takes_one_selfie():
     run.until(lambda t: obs(t), 1.0)
     assert run.session.stage == Stage.IDLE and run.session.prompt.kind == "attract"
     run.to_liveness()
-    assert run.session.prompt.key in ("liveness.prompt_one", "liveness.prompt_many")
+    assert run.session.prompt.key == "liveness.ready"
     run.blink_as_asked()
     assert run.session.stage == Stage.OCCLUSION
     run.until(lambda t: obs(t, face_at()), 6, lambda s: s.stage == Stage.RESULT)
@@ -175,9 +181,32 @@ def test_no_blink_fails_liveness_after_the_window():
     run.to_liveness()
     run.until(lambda t: obs(t, face_at()), 15, lambda s: s.stage == Stage.RESULT)
     [end] = run.ended()
-    assert end.outcome == "rejected" and end.reason == "liveness_timeout"
+    assert end.outcome == "rejected" and end.reason == "liveness_missed"
     assert not end.liveness_passed
-    assert run.session.prompt.key == "reason.liveness_timeout"
+    assert run.session.prompt.key == "reason.liveness_missed"
+
+
+def test_the_cue_is_shown_then_answered():
+    run = Run()
+    run.to_liveness()
+    run.until(lambda t: obs(t, face_at()), 4, lambda s: s.prompt.cue)
+    assert run.session.prompt.key == "liveness.blink_now" and run.session.prompt.cue
+    screen = to_screen(run.session.prompt, messages.load("en"))
+    assert screen.cue and screen.prompt == "Blink now"
+    run.blink_as_asked()
+    assert run.session.stage == Stage.OCCLUSION
+    [check] = run.session.liveness_checks
+    assert check.status == "passed" and check.done == check.required == Config().liveness.cues
+
+
+def test_blinking_away_from_the_cues_fails():
+    cfg = Config(liveness=LivenessConfig(gap_min_s=3.0, gap_jitter_s=0.5))
+    run = Run(cfg=cfg)
+    run.to_liveness()
+    # between the first cue's window and the second cue: two blinks no cue asked for
+    run.blink_as_asked(extra=(1.3, 1.9))
+    [end] = run.ended()
+    assert end.outcome == "rejected" and end.reason == "liveness_off_cue"
 
 
 def test_blocked_mouth_and_nose_are_named_then_time_out():
@@ -215,10 +244,10 @@ def test_capture_picks_the_sharpest_eligible_frame_of_the_last_second():
     run = Run()
     run.to_liveness()
     run.blink_as_asked()
-    sharpness = lambda t: 900.0 if abs(t % 0.5 - 0.2) < 0.03 else 200.0  # noqa: E731
+    sharpness = lambda t: 900.0 if round(t * FPS) % 5 == 3 else 200.0  # noqa: E731
 
     def script(t: float) -> Observation:
-        closed = sharpness(t) > 500 and int(t) % 2 == 0  # some sharp frames have shut eyes
+        closed = sharpness(t) > 500 and round(t * FPS) % 10 == 3  # every other sharp frame
         return obs(t, face_at(), SHUT if closed else OPEN, sharpness=sharpness(t))
 
     run.until(script, 8, lambda s: s.stage == Stage.RESULT)
@@ -269,12 +298,70 @@ def test_same_seed_same_challenge_and_timeline():
         return [(str(e.stage), e.t) for e in run.events if isinstance(e, StageChanged)]
 
     assert timeline(7) == timeline(7)
-    counts = set()
+    schedules = set()
     for seed in range(20):
         run = Run(seed)
         run.to_liveness()
-        counts.add(run.session.prompt.params["count"])
-    assert counts == {1, 2}
+        schedules.add(run.session.liveness_checks[0].challenge.cues)
+    assert len(schedules) == 20
+
+
+def test_a_fixed_seed_in_the_config_repeats_the_cues_every_session():
+    cfg = Config(session=SessionConfig(seed=5))
+    run = Run(seed=99, cfg=cfg)
+    cues = []
+    for _ in range(3):
+        run.to_liveness()
+        cues.append(run.session.liveness_checks[0].challenge.cues)
+        run.blink_as_asked()
+        run.until(lambda t: obs(t), 3, lambda s: s.stage == Stage.IDLE)
+    assert cues[0] == cues[1] == cues[2]
+
+
+def fail_liveness(run: Run) -> None:
+    run.to_liveness()
+    run.until(lambda t: obs(t, face_at()), 15, lambda s: s.stage == Stage.RESULT)
+    run.until(lambda t: obs(t, face_at()), Config().session.result_s + 0.2,
+              lambda s: s.stage != Stage.RESULT)
+
+
+def test_repeated_failures_pause_the_kiosk_then_it_resumes():
+    cfg = Config(attempts=AttemptsConfig(max_failures=3, within_min=10, pause_min=1))
+    run = Run(cfg=cfg)
+    for _ in range(2):
+        fail_liveness(run)
+        assert run.session.stage in (Stage.IDLE, Stage.POSITION)  # not paused yet
+    fail_liveness(run)
+    assert run.session.stage == Stage.PAUSED
+    assert run.session.prompt.kind == "paused" and run.session.leds == "fail"
+    assert to_screen(run.session.prompt, messages.load("en")).prompt == \
+        "Please ask staff for help"
+    run.until(lambda t: obs(t, face_at()), 50)
+    assert run.session.stage == Stage.PAUSED  # faces start nothing while paused
+    run.until(lambda t: obs(t, face_at()), 15, lambda s: s.stage != Stage.PAUSED)
+    assert run.session.stage == Stage.POSITION
+    # the earlier failures are still within the window: one more pauses again
+    fail_liveness(run)
+    assert run.session.stage == Stage.PAUSED
+    reasons = [e.reason for e in run.ended()]
+    assert reasons == ["liveness_missed"] * 4
+
+
+def test_walking_away_or_restarting_after_a_cue_counts_as_a_failure():
+    cfg = Config(attempts=AttemptsConfig(max_failures=2, within_min=10, pause_min=1))
+    run = Run(cfg=cfg)
+    run.to_liveness()
+    run.until(lambda t: obs(t), 3, lambda s: s.stage == Stage.IDLE)  # gone before any cue
+    run.to_liveness()
+    run.until(lambda t: obs(t, face_at()), 4, lambda s: s.prompt.cue)
+    run.until(lambda t: obs(t), 3, lambda s: s.stage == Stage.IDLE)  # gone after a cue: 1
+    run.to_liveness()
+    run.until(lambda t: obs(t, face_at()), 4, lambda s: s.prompt.cue)
+    # the face jumps: a new challenge would be a new chance, so this one failed: 2
+    run.until(lambda t: obs(t, face_at(cx=420)), 0.1)
+    assert run.session.stage == Stage.RESULT and run.ended()[-1].reason == "face_lost"
+    run.until(lambda t: obs(t, face_at()), Config().session.result_s + 0.2)
+    assert run.session.stage == Stage.PAUSED
 
 
 def test_a_face_that_keeps_breaking_continuity_ends_the_session():
@@ -293,11 +380,11 @@ def test_every_message_the_session_can_show_is_in_the_catalogue():
                    "too_bright", "hold_still", "good"]
     for k in advice_keys:
         assert cat.has(f"position.{k}") and cat.has(f"position.{k}_hint"), k
-    reasons = ["position_timeout", "liveness_timeout", "liveness_too_many", "occlusion_timeout",
+    reasons = ["position_timeout", "liveness_missed", "liveness_off_cue", "occlusion_timeout",
                "capture_failed", "store_failed", "store_busy", "face_lost", "walked_away"]
     for r in reasons:
         assert cat.has(f"reason.{r}"), r
-    for key in ["attract.prompt", "liveness.prompt_one", "liveness.prompt_many",
-                "liveness.progress", "liveness.lost", "occlusion.checking",
+    for key in ["attract.prompt", "liveness.ready", "liveness.blink_now", "liveness.wait",
+                "liveness.progress", "liveness.lost", "paused.prompt", "occlusion.checking",
                 "occlusion.blocked_hint", "capture.countdown", "result.pass", "fault.prompt"]:
         assert cat.has(key), key
