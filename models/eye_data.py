@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.domain import Face
+from kiosk.domain import KEYPOINTS, Face
 from kiosk.vision.crops import EYE_STATE, crop
 
 log = logging.getLogger(__name__)
@@ -133,9 +133,43 @@ def load_celeba(root: Path, detect: Callable[[np.ndarray], list[Face]],
     return out
 
 
-def held_out(group: str, fold: int = 0, folds: int = 5) -> bool:
-    """Deterministic group split: about 1/folds of the groups are held out."""
-    return zlib.crc32(group.encode()) % folds == fold
+def load_zju(root: Path, people: set[str], open_every: int = 3) -> list[Sample]:
+    """Kiosk-geometry eye crops from the ZJU clips of `people` (the blink benchmark's
+    training people only): closed = frames labelled with both eyes shut, open = every
+    `open_every`-th frame outside any labelled blink (neighbouring frames are near copies);
+    closing and opening frames are left out (half-closed has no label)."""
+    import blink_features
+    import zju
+
+    out = []
+    for clip in zju.load_clips(root):
+        if clip.person not in people:
+            continue
+        f = blink_features.clip_features(clip)
+        for i, rgb in enumerate(zju.frames(clip)):
+            if not f.found[i] or not clip.labelled[i]:
+                continue
+            if clip.closed[i]:
+                label = CLOSED
+            elif not clip.in_blink[i] and i % open_every == 0:
+                label = OPEN
+            else:
+                continue
+            face = Face(tuple(f.box[i]), 1.0,  # type: ignore[arg-type]
+                        {k: tuple(f.keypoints[i, j]) for j, k in enumerate(KEYPOINTS)})
+            for base in base_crops(rgb, face).values():
+                h, w = base.shape
+                out.append(Sample(base, ((w - 1) / 2, (h - 1) / 2), w / 2, label, "zju",
+                                  f"zju/{clip.person}"))
+    return out
+
+
+def role(group: str, zju_roles: dict[str, str]) -> str:
+    """train | validation | test of a sample group: ZJU people by the blink benchmark's
+    person split, every other source by group hash (1/5 test, 1/5 validation)."""
+    if group.startswith("zju/"):
+        return zju_roles[group.split("/", 1)[1]]
+    return {0: "test", 1: "validation"}.get(zlib.crc32(group.encode()) % 5, "train")
 
 
 def nuaa_sequences(root: Path, kind: str) -> dict[str, list[Path]]:
@@ -175,20 +209,33 @@ def render(s: Sample, rng: np.random.Generator | None = None) -> np.ndarray:
 
 
 def degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Kiosk camera conditions: low resolution, blur, noise, exposure, contrast, gamma."""
+    """Kiosk camera conditions: low resolution, blur (focus and motion), exposure (dim
+    light), contrast, gamma, sensor noise, JPEG."""
     if rng.random() < 0.35:  # small or distant faces: crops upsampled from 12-28 pixels
         side = int(rng.integers(12, 29))
         img = cv2.resize(cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA),
                          (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.3:
         img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.4, 1.2)))
+    elif rng.random() < 0.15:  # a head moving during the exposure
+        k = np.zeros((5, 5), np.float32)
+        k[2, :] = 1 / 5
+        rot = cv2.getRotationMatrix2D((2, 2), float(rng.uniform(0, 180)), 1.0)
+        img = cv2.filter2D(img, -1, cv2.warpAffine(k, rot, (5, 5)))
     x = img.astype(np.float32) / 255.0
     x = x ** float(np.exp(rng.uniform(-0.5, 0.5)))
     mean = float(x.mean())
     x = (x - mean) * float(rng.uniform(0.6, 1.4)) + mean + float(rng.uniform(-0.2, 0.2))
+    if rng.random() < 0.2:  # dim light: a dark, low-contrast exposure with more noise
+        x = x * float(rng.uniform(0.25, 0.6))
     if rng.random() < 0.5:
         x = x + rng.normal(0.0, float(rng.uniform(0.005, 0.04)), x.shape).astype(np.float32)
-    return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    out = np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if rng.random() < 0.4:
+        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 91))])
+        if ok:
+            out = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE)
+    return out
 
 
 def batches(samples: list[Sample], weights: np.ndarray, n: int, batch: int,

@@ -1,11 +1,14 @@
 """Train, quantise, evaluate and publish the eye-state model (p(closed) of one eye crop).
 
-Usage (train extra; about 10 minutes on 2 CPU cores):
+Usage (train extra; about 10 minutes on 2 CPU cores; needs the ZJU per-frame cache of
+models/blink_features.py, built on first use):
     python models/train_eye_state.py [--data ../shared/datasets] [--epochs 30]
 
-Writes models/eye_state.tflite (full int8, uint8 in/out), its [eye_state] entry in
-models/manifest.toml and the model card models/eye_state.md, with the held-out numbers of
-two leave-one-source-out runs (the shipped model is then trained on every source).
+Every source is split three ways by group (person where the source has identities): the
+shipped model is trained on the training groups only, its operating threshold is chosen on
+the validation groups, and the test groups are scored once with that threshold. Writes
+models/eye_state.tflite (full int8, uint8 in/out), its [eye_state] entry in
+models/manifest.toml and the model card models/eye_state.md.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ DEFAULT_THRESHOLD = 0.5  # used when the held-out runs are skipped
 WIDTHS = (16, 32, 64, 72)
 # CelebA open eyes are the only crops in exact kiosk geometry; weighting them down keeps the
 # model from learning "kiosk framing = open" (there are no kiosk-geometry closed eyes).
-SOURCE_WEIGHT = {"cew": 1.0, "closeups": 1.0, "celeba": 0.5}
+SOURCE_WEIGHT = {"cew": 1.0, "closeups": 1.0, "celeba": 0.5, "zju": 1.0}
 PER_EPOCH = 8000
 MANIFEST_ENTRY = """[eye_state]
 file = "eye_state.tflite"
@@ -51,7 +54,7 @@ input_dtype = "uint8"
 quantization = "full int8; uint8 input = raw grey pixels (scale 1, zero 0), uint8 output"
 outputs = "p(closed) [2,1]: one row per EYE_STATE crop (greyscale), left eye first"
 threshold = {threshold:.4f}
-licence = "trained here on research-only data (CEW, eye close-ups, CelebA); see eye_state.md"
+licence = "trained here on research-only data (CEW, close-ups, CelebA, ZJU training people)"
 """
 
 
@@ -178,17 +181,6 @@ def metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     return out
 
 
-def evaluate(tf: object, train_set: list[data.Sample], tests: dict[str, list[data.Sample]],
-             epochs: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Train on `train_set`, quantise, and return (labels, p(closed)) per test set."""
-    blob = to_int8(tf, train(tf, train_set, epochs), train_set)
-    out = {}
-    for name, part in tests.items():
-        x, y = data.stack(part)
-        out[name] = (y, predict(blob, x))
-    return out
-
-
 def latency_ms(blob: bytes, repeats: int = 3000) -> float:
     """Median ms per crop (one batch-of-2 invoke / 2), one thread."""
     interp = interpreter(blob)
@@ -223,54 +215,6 @@ def sunglasses_probe(blob: bytes, root: Path, detector: FaceDetector) -> dict[st
             "between": float(((p >= 0.4) & (p <= 0.6)).mean())}
 
 
-class _BlobModel:
-    """EyeStateModel's view of a TFLiteModel, for a model that is still in memory."""
-
-    def __init__(self, blob: bytes) -> None:
-        self._interp = interpreter(blob)
-        self._in = self._interp.get_input_details()[0]  # type: ignore[attr-defined]
-        self._out = self._interp.get_output_details()[0]  # type: ignore[attr-defined]
-        self.input_shape = tuple(int(v) for v in self._in["shape"])
-
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        self._interp.set_tensor(self._in["index"], x)  # type: ignore[attr-defined]
-        self._interp.invoke()  # type: ignore[attr-defined]
-        scale, zero = self._out["quantization"]
-        raw = self._interp.get_tensor(self._out["index"])  # type: ignore[attr-defined]
-        return [(raw.astype(np.float32) - zero) * scale]
-
-
-def blink_eval(blob: bytes, root: Path, detector: FaceDetector) -> dict[str, int]:
-    """Blink counts with the default BlinkDetector: dinoman clip and NUAA sequences."""
-    import cv2
-
-    from kiosk.vision.blink import BlinkDetector
-    from kiosk.vision.eyes import EyeStateModel
-
-    eyes = EyeStateModel(_BlobModel(blob))  # type: ignore[arg-type]
-
-    def count(frames: list[np.ndarray], fps: float) -> int:
-        blink = BlinkDetector()
-        for i, rgb in enumerate(frames):
-            faces = detector.detect(rgb)
-            face = max(faces, key=lambda f: f.eye_distance) if faces else None
-            blink.update(i / fps, eyes.predict(rgb, face) if face else None)
-        return blink.count
-
-    cap = cv2.VideoCapture(str(root / "clips" / "dinoman" / "example.mp4"))
-    frames = []
-    while (got := cap.read())[0]:
-        frames.append(cv2.cvtColor(got[1], cv2.COLOR_BGR2RGB))
-    out = {"dinoman": count(frames, 25.0)}
-    for kind, fps in (("ImposterRaw", 5.0), ("ClientRaw", 10.0)):
-        counts = [count([cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths], fps)
-                  for paths in data.nuaa_sequences(root, kind).values()]
-        out[f"{kind}_sequences"] = len(counts)
-        out[f"{kind}_with_blinks"] = sum(c > 0 for c in counts)
-        out[f"{kind}_blinks"] = sum(counts)
-    return out
-
-
 def update_manifest(path: Path, entry: str) -> None:
     text = path.read_text() if path.exists() else ""
     # Drop an old [eye_state] table wherever it is, keep every other table untouched.
@@ -291,11 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--skip-holdout", action="store_true", help="only train the shipped model")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import blink_bench
     import tensorflow as tf
+    import zju
 
     tf.config.threading.set_intra_op_parallelism_threads(2)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -303,74 +248,64 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = load_manifest(args.models)["face_detector"]
     detector = FaceDetector(TFLiteModel(spec, args.models))
-    cew = data.load_cew(args.data)
-    closeups = data.load_closeups(args.data)
-    celeba = data.load_celeba(args.data, detector.detect)
-    everything = cew + closeups + celeba
-    log.info("cew %d, closeups %d, celeba %d crops", len(cew), len(closeups), len(celeba))
+    zju_roles = blink_bench.split({c.person for c in zju.load_clips(args.data)})
+    sources = {
+        "cew": data.load_cew(args.data),
+        "closeups": data.load_closeups(args.data),
+        "celeba": data.load_celeba(args.data, detector.detect),
+        "zju": data.load_zju(args.data, set(zju_roles)),
+    }
+    parts: dict[str, dict[str, list[data.Sample]]] = {r: {} for r in blink_bench.ROLES}
+    for name, samples in sources.items():
+        for r in blink_bench.ROLES:
+            parts[r][name] = [s for s in samples if data.role(s.group, zju_roles) == r]
+    counts = {r: {n: (sum(s.label == 0 for s in v), sum(s.label == 1 for s in v))
+                  for n, v in parts[r].items()} for r in parts}
+    log.info("samples (open, closed) per split and source: %s", counts)
 
-    def split(samples: list[data.Sample]) -> tuple[list[data.Sample], list[data.Sample]]:
-        return ([s for s in samples if not data.held_out(s.group)],
-                [s for s in samples if data.held_out(s.group)])
-
+    train_set = [s for v in parts["train"].values() for s in v]
+    blob = to_int8(tf, train(tf, train_set, args.epochs), train_set)
+    preds = {r: {n: (data.stack(v)[1], predict(blob, data.stack(v)[0]))
+                 for n, v in parts[r].items() if v} for r in ("validation", "test")}
+    # the operating threshold comes from the validation groups only
+    threshold = pick_threshold(np.concatenate([y for y, _ in preds["validation"].values()]),
+                               np.concatenate([p for _, p in preds["validation"].values()]))
     results: dict[str, dict[str, dict[str, float]]] = {}
-    threshold = DEFAULT_THRESHOLD
-    if not args.skip_holdout:
-        # 1. Group split of every source (persons / photos / number blocks never straddle):
-        #    what the shipped recipe does on unseen people from known sources. The operating
-        #    threshold is chosen here, never on the shipped model's own training data.
-        train_set, test_sets = split(everything), {}
-        for name, src in (("cew", cew), ("closeups", closeups), ("celeba", celeba)):
-            test_sets[name] = split(src)[1]
-        pooled = evaluate(tf, train_set[0], test_sets, args.epochs)
-        threshold = pick_threshold(np.concatenate([y for y, _ in pooled.values()]),
-                                   np.concatenate([p for _, p in pooled.values()]))
-        runs = {"group split (all sources)": pooled}
-        # 2. Leave one eye source out: a source (camera, crop style, people) never seen.
-        celeba_train, celeba_test = split(celeba)
-        for held, rest in (("closeups", cew), ("cew", closeups)):
-            test = cew if held == "cew" else closeups
-            runs[f"{held} left out"] = evaluate(tf, rest + celeba_train,
-                                                {held: test, "celeba": celeba_test}, args.epochs)
-        for run, preds in runs.items():
-            for name, (y, p) in preds.items():
-                for label, t in (("", threshold), (" @0.5", 0.5)):
-                    m = metrics(y, p, t)
-                    results.setdefault(run + label, {})[name] = m
-                    log.info("%s -> %s at %.3f: %s", run, name, t, fmt(m))
+    for r, by_source in preds.items():
+        for label, t in (("", threshold), (" @0.5", 0.5)):
+            for name, (y, p) in by_source.items():
+                m = metrics(y, p, t)
+                results.setdefault(r + label, {})[name] = m
+                log.info("%s%s %s at %.3f: %s", r, label, name, t, fmt(m))
 
-    model = train(tf, everything, args.epochs)
-    blob = to_int8(tf, model, everything)
     out = args.models / "eye_state.tflite"
     out.write_bytes(blob)
     digest = hashlib.sha256(blob).hexdigest()
     lat = latency_ms(blob)
     probe = sunglasses_probe(blob, args.data, detector)
-    blinks = blink_eval(blob, args.data, detector)
-    log.info("blinks: %s", blinks)
-    x, y = data.stack(everything)
+    x, y = data.stack(train_set)
     train_fit = metrics(y, predict(blob, x), threshold)
     log.info("shipped model: %d bytes, %.4f ms/crop, train fit %s, sunglasses %s",
              len(blob), lat, fmt(train_fit), probe)
 
     update_manifest(args.models / "manifest.toml", MANIFEST_ENTRY.format(
         sha256=digest, batch=BATCH, size=data.SIZE, threshold=threshold))
-    card = card_text(results, threshold, len(blob), lat, probe, blinks, train_fit,
-                     {"cew": len(cew), "closeups": len(closeups), "celeba": len(celeba)},
-                     args.epochs, time.time() - started)
+    card = card_text(results, threshold, len(blob), lat, probe, train_fit, counts,
+                     zju_roles, args.epochs, time.time() - started)
     (args.models / "eye_state.md").write_text(card)
     log.info("wrote %s (%s), manifest and card in %.0f s", out, digest[:12], time.time() - started)
     return 0
 
 
 def card_text(results: dict[str, dict[str, dict[str, float]]], threshold: float,
-              size: int, lat: float, probe: dict[str, float], blinks: dict[str, int],
-              train_fit: dict[str, float], counts: dict[str, int], epochs: int,
-              seconds: float) -> str:
+              size: int, lat: float, probe: dict[str, float], train_fit: dict[str, float],
+              counts: dict[str, dict[str, tuple[int, int]]], zju_roles: dict[str, str],
+              epochs: int, seconds: float) -> str:
     from eye_card import render_card
 
-    return render_card(results=results, size=size, latency_ms=lat, probe=probe, blinks=blinks,
-                       train_fit=train_fit, counts=counts, epochs=epochs, seconds=seconds,
+    return render_card(results=results, size=size, latency_ms=lat, probe=probe,
+                       train_fit=train_fit, counts=counts, zju_roles=zju_roles, epochs=epochs,
+                       seconds=seconds,
                        machine=f"{platform.processor() or platform.machine()}, "
                                f"{_cpu_name()}, {os.cpu_count()} cores",
                        threshold=threshold, fmt=fmt)

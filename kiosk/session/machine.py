@@ -205,6 +205,8 @@ class Session:
         cfg = self.cfg.position
         key = guidance.advice(obs, cfg)
         self.leds = "busy"
+        if obs.face is not None:  # the person's open-eye level, before the challenge
+            self._blinks.calibrate(obs.t, obs.eyes)
         if key != "good" or self._good_since is None:
             self._good_since = now if key == "good" else None
         held = 0.0 if self._good_since is None else now - self._good_since

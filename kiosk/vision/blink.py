@@ -1,46 +1,53 @@
 """Blink detection over time: open -> closed -> open of both eyes within human blink timing.
 
-Each frame's `Eyes` is classified with hysteresis thresholds:
+Each frame gives a *closure* per eye in [0, 1]: the eye-state model's p(closed) measured
+against the person's own open-eye level, c = (p - ref) / (1 - ref), where ref is the median
+p of the last `reference_s` seconds of frames on which no eye read closed. New people and
+cameras differ most in how their open eyes score (glasses, squints, light), so the level is
+per session: the POSITION stage feeds it (`calibrate()`) before the challenge, and nothing
+is counted before there is one. An eye whose level is above `max_reference` reads closed
+even at rest (glare, a covered eye, a photo's eye): it is unreadable and counts as open, so
+it can never make a CLOSED frame (a one-eyed closure is not a blink).
 
-- an eye is *open* when p(closed) <= `open_at` (0.25) and *closed* when p(closed) >=
-  `close_at` (0.5); in between it is undecided. The band sits low because the eye-state model
-  scores open eyes near 0 but closed eyes of people and cameras it has not seen lower than
-  those it was trained on (models/eye_state.md), and a short blink at 25 fps is often caught
-  half-way on its single closed frame. A frame is OPEN when both eyes are open, CLOSED when both
-  are closed, otherwise undecided (a half-closed eye, a wink, a covered eye).
-- Undecided frames never change the phase, so an eye hovering in the band cannot make blinks,
-  and a wink or a one-eye occlusion (one eye open, the other closed or unreadable) never
-  gives a CLOSED frame.
+An eye is *open* when its closure <= `open_at` and *closed* when >= `close_at`; in between
+it is undecided. A frame is CLOSED when both eyes are closed; a closure ends on the first
+frame on which an eye is open again (`reopen_either`; behind glasses one eye often keeps
+reading closed for a few frames after the other reopened). A wink or a one-eye occlusion
+never gives a CLOSED frame, and undecided frames never change the phase.
 
-A blink is counted on the first OPEN frame after at least one CLOSED frame that itself followed
-an OPEN frame, when the timing fits a human blink (work on timestamps, not frame counts, so
-6-30 fps and dropped frames behave the same):
+A blink is counted on the frame that ends a closure which followed an open frame, when
+the timing fits a human blink (timestamps, not frame counts, so 6-30 fps and dropped
+frames behave the same):
 
-- the eyes were seen closed for at most `max_closed_s` (0.5 s: first to last CLOSED frame);
-- the closure may have lasted at least `min_closed_s` (0.05 s: last OPEN before to first OPEN
-  after) — at 6 fps a blink is often a single CLOSED frame between two open ones;
-- the whole open -> open cycle took at most `max_cycle_s` (0.9 s), which also ends a closure
-  that goes on too long: eyes kept closed are not a blink, and need OPEN again first.
+- the eyes were seen closed for at most `max_closed_s` (first to last CLOSED frame);
+- the closure lasted at least `min_closed_s` (last open frame before to the first after):
+  at 6 fps a blink is often a single CLOSED frame between two open ones;
+- the whole open -> open cycle took at most `max_cycle_s`, which also ends a closure that
+  goes on too long: eyes kept closed are not a blink, and need to open again first.
 
-`update` returns a `Blink(start, end)` on the completing frame and None otherwise: `start` is
-the time of the first CLOSED frame, `end` the time of the OPEN frame that completed it (when
-the blink is counted). The liveness challenge times its response windows on these.
+`update` returns a `Blink(start, end)` on the completing frame and None otherwise: `start`
+is the first frame on which an eye was no longer open (the eyes closing), `end` the frame
+that ended the closure (when the blink is counted). The liveness challenge times its
+response windows on these.
 
-A lost face (`None`), time going backwards, or a gap between frames above `max_gap_s` (0.4 s:
-too long to know what the eyes did) resets the phase; the blink count is kept.
+A lost face (`None`), time going backwards, or a gap between frames above `max_gap_s`
+resets the phase (not the open-eye level); the blink count is kept. The defaults are
+chosen on the validation people of the ZJU benchmark (models/blink.md).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from statistics import median
 
 from kiosk.domain import Eyes
 
 
 @dataclass(frozen=True)
 class Blink:
-    """One counted blink: first frame seen closed, and the frame seen open again."""
+    """One counted blink: eyes seen closing, and the frame seen open again."""
 
     start: float
     end: float
@@ -48,18 +55,31 @@ class Blink:
 
 @dataclass(frozen=True)
 class BlinkParams:
-    open_at: float = 0.25
-    close_at: float = 0.5
+    open_at: float = 0.1
+    close_at: float = 0.3
     min_closed_s: float = 0.05
     max_closed_s: float = 0.5
     max_cycle_s: float = 0.9
     max_gap_s: float = 0.4
+    calibrate: bool = True  # closure relative to the session's open-eye level
+    reference_s: float = 2.0  # open-eye reference: median of this many seconds of frames
+    reference_min: int = 3  # frames needed before there is a reference
+    max_reference: float = 0.5  # an eye whose open level is above this is unreadable
+    reopen_either: bool = True  # a closure ends when either eye is open (else: both)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.open_at < self.close_at <= 1.0:
             raise ValueError("need 0 <= open_at < close_at <= 1 (the hysteresis band)")
         if not 0.0 <= self.min_closed_s <= self.max_closed_s <= self.max_cycle_s:
             raise ValueError("need 0 <= min_closed_s <= max_closed_s <= max_cycle_s")
+        if not 0.0 <= self.max_reference < 1.0:
+            raise ValueError("need 0 <= max_reference < 1")
+        if self.reference_s <= 0 or self.reference_min < 1:
+            raise ValueError("need reference_s > 0 and reference_min >= 1")
+
+
+def _unit(v: float) -> float:
+    return min(1.0, max(0.0, v))
 
 
 class _Phase(Enum):
@@ -69,38 +89,86 @@ class _Phase(Enum):
     TOO_LONG = "too_long"  # closure outlasted a blink: wait for OPEN without counting
 
 
+class _Reference:
+    """Per-eye median of a signal over the last `seconds` of frames fed to it."""
+
+    def __init__(self, seconds: float, minimum: int) -> None:
+        self.seconds, self.minimum = seconds, minimum
+        self._values: deque[tuple[float, float, float]] = deque()
+        self._median: tuple[float, float] | None = None
+
+    def add(self, t: float, left: float, right: float) -> None:
+        self._values.append((t, left, right))
+        while self._values and self._values[0][0] < t - self.seconds:
+            self._values.popleft()
+        self._median = None
+
+    def get(self) -> tuple[float, float] | None:
+        if len(self._values) < self.minimum:
+            return None
+        if self._median is None:
+            self._median = (median(v[1] for v in self._values),
+                            median(v[2] for v in self._values))
+        return self._median
+
+    def clear(self) -> None:
+        self._values.clear()
+        self._median = None
+
+
 class BlinkDetector:
-    """Feed `update(t, eyes)` once per frame; a `Blink` exactly on the frame one completes."""
+    """Feed `update(t, eyes)` once per frame; a `Blink` on the frame one completes."""
 
     def __init__(self, params: BlinkParams | None = None) -> None:
         self.params = params or BlinkParams()
         self._count = 0
+        self._ref = _Reference(self.params.reference_s, self.params.reference_min)
         self.reset()
 
     @property
     def count(self) -> int:
         return self._count
 
+    @property
+    def closed(self) -> bool:
+        """Inside a closure (the eyes were seen closed and have not opened since)."""
+        return self._phase in (_Phase.CLOSED, _Phase.TOO_LONG)
+
     def reset(self) -> None:
-        """Forget the phase and the count (a new session)."""
+        """Forget the phase and the count (a new challenge); keep the open-eye reference."""
         self._count = 0
         self._reset_phase()
         self._last_t: float | None = None
 
+    def forget(self) -> None:
+        """Also forget the open-eye reference (a new person)."""
+        self.reset()
+        self._ref.clear()
+
     def _reset_phase(self) -> None:
         self._phase = _Phase.UNKNOWN
         self._last_open = 0.0
+        self._onset: float | None = None
+        self._start = 0.0
         self._first_closed = 0.0
         self._last_closed = 0.0
 
-    def _state(self, eyes: Eyes) -> _Phase | None:
+    def calibrate(self, t: float, eyes: Eyes | None) -> None:
+        """Feed a frame of the person looking at the screen (POSITION) without counting."""
+        if eyes is not None:
+            self._ref.add(t, eyes.left_closed, eyes.right_closed)
+
+    def closure(self, eyes: Eyes) -> tuple[float, float]:
+        """Closure of the left and right eye in [0, 1] against the current reference."""
         p = self.params
-        hi, lo = max(eyes.left_closed, eyes.right_closed), min(eyes.left_closed, eyes.right_closed)
-        if hi <= p.open_at:
-            return _Phase.OPEN
-        if lo >= p.close_at:
-            return _Phase.CLOSED
-        return None
+        c = [eyes.left_closed, eyes.right_closed]
+        ref = self._ref.get() if p.calibrate else None
+        if ref is not None:
+            # an eye that reads closed even at rest (glare, a covered eye, a photo) says
+            # nothing: it counts as open, so it can never make a CLOSED frame
+            c = [(v - r) / (1.0 - r) if r <= p.max_reference else 0.0
+                 for v, r in zip(c, ref, strict=True)]
+        return _unit(c[0]), _unit(c[1])
 
     def update(self, t: float, eyes: Eyes | None) -> Blink | None:
         p = self.params
@@ -109,10 +177,19 @@ class BlinkDetector:
         self._last_t = t
         if eyes is None:
             return None
-        state = self._state(eyes)
+        lo, hi = sorted(self.closure(eyes))
+        ready = not p.calibrate or self._ref.get() is not None
+        if not ready or (not self.closed and hi < p.close_at):
+            self.calibrate(t, eyes)  # the level follows eyes that look open, not closures
+        if not ready:
+            return None  # no open-eye level yet: nothing to measure a closure against
         if self._phase in (_Phase.CLOSED, _Phase.TOO_LONG) and t - self._last_open > p.max_cycle_s:
             self._phase = _Phase.TOO_LONG
-        if state is _Phase.OPEN:
+        if hi <= p.open_at:
+            self._onset = None  # both eyes open: nothing is closing
+        elif self._onset is None:
+            self._onset = t  # the first frame on which an eye is no longer open
+        if (lo if p.reopen_either else hi) <= p.open_at:  # open again: a closure has ended
             counted = self._phase is _Phase.CLOSED and (
                 self._last_closed - self._first_closed <= p.max_closed_s
                 and t - self._last_open >= p.min_closed_s
@@ -121,10 +198,12 @@ class BlinkDetector:
             if not counted:
                 return None
             self._count += 1
-            return Blink(self._first_closed, t)
-        if state is _Phase.CLOSED:
+            return Blink(self._start, t)
+        if lo >= p.close_at:  # both eyes closed
             if self._phase is _Phase.OPEN:
                 self._phase, self._first_closed = _Phase.CLOSED, t
+                onset = self._onset if self._onset is not None else t
+                self._start = onset if t - onset <= p.max_closed_s else t
             if self._phase is _Phase.CLOSED:
                 self._last_closed = t
         return None

@@ -86,6 +86,7 @@ class TFLiteModel:
             )
         self.input_quant = _quant(self._in)
         self.output_names = [o["name"] for o in self._outs]
+        self.output_shapes = [tuple(int(v) for v in o["shape"]) for o in self._outs]
         log.debug("loaded model %s (%s %s)", spec.name, self.runtime, self.runtime_version)
 
     @property

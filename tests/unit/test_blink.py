@@ -16,6 +16,14 @@ OPEN, CLOSED = 0.05, 0.95
 Profile = Callable[[float], Eyes | None]
 
 
+def ready(det: BlinkDetector | None = None) -> BlinkDetector:
+    """A detector that has seen the person's open eyes (what POSITION feeds it)."""
+    det = det or BlinkDetector()
+    for i in range(5):
+        det.calibrate(-0.5 + i / 10, Eyes(OPEN, OPEN))
+    return det
+
+
 def blinks_at(*spans: tuple[float, float], left: bool = True, right: bool = True) -> Profile:
     """Eyes closed during each (start, end) span, open otherwise."""
     def profile(t: float) -> Eyes:
@@ -56,7 +64,7 @@ def test_two_blinks(fps: float) -> None:
 
 def test_six_fps_single_closed_frame_is_a_blink() -> None:
     seq = [OPEN, OPEN, CLOSED, OPEN, OPEN]
-    det = BlinkDetector()
+    det = ready()
     out = [det.update(i / 6, Eyes(p, p)) for i, p in enumerate(seq)]
     assert out == [None, None, None, Blink(2 / 6, 3 / 6), None]
 
@@ -122,12 +130,33 @@ def test_closure_bounds() -> None:
     assert strict.count == 0
 
 
-def test_blink_spans_first_closed_to_reopened_frame() -> None:
-    det = BlinkDetector()
+def test_blink_spans_closing_onset_to_reopened_frame() -> None:
+    det = ready()
     seq = [OPEN, OPEN, 0.4, CLOSED, CLOSED, 0.4, OPEN, OPEN]  # band frames are undecided
     out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate(seq)]
-    assert [b for b in out if b is not None] == [Blink(3 / 30, 6 / 30)]
-    assert out[6] == Blink(3 / 30, 6 / 30)
+    # starts on the first frame that was no longer open (closing), ends when open again
+    assert [b for b in out if b is not None] == [Blink(2 / 30, 6 / 30)]
+    assert out[6] == Blink(2 / 30, 6 / 30)
+
+
+def test_nothing_counts_before_there_is_an_open_eye_level() -> None:
+    det = BlinkDetector()  # no POSITION frames: the first frames only build the level
+    out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate([OPEN, CLOSED, OPEN])]
+    assert out == [None, None, None]
+    assert ready().update(0.0, Eyes(OPEN, OPEN)) is None
+    assert BlinkDetector(BlinkParams(calibrate=False)).update(0.0, Eyes(OPEN, OPEN)) is None
+
+
+def test_an_eye_that_reads_closed_at_rest_cannot_make_blinks() -> None:
+    # a photo's (or a glare-covered) eye at 0.95 all along, the other eye flickering: the
+    # stuck eye is unreadable and counts as open, so no frame is ever CLOSED
+    def count(params: BlinkParams) -> int:
+        det = BlinkDetector(params)
+        for i, q in enumerate([0.05, 0.9, 0.05, 0.95, 0.1, 0.05] * 5):
+            det.update(i / 5, Eyes(0.99 if q > 0.5 else 0.93, q))  # noisy, always "closed"
+        return det.count
+    assert count(BlinkParams()) == 0
+    assert count(BlinkParams(max_reference=0.99)) > 0  # without the rule it blinks
 
 
 def test_eyes_closed_at_start_are_not_a_blink() -> None:
@@ -153,26 +182,27 @@ def test_time_going_backwards_resets() -> None:
 
 
 def test_hysteresis_band() -> None:
-    det = BlinkDetector()
+    band = BlinkParams(open_at=0.25, close_at=0.5, calibrate=False)
+    det = BlinkDetector(band)
     # hovering in the band (0.25 .. 0.5) never makes blinks
     for i, p in enumerate([0.1, 0.45, 0.3, 0.48, 0.27, 0.1, 0.49, 0.1]):
         assert not det.update(i / 15, Eyes(p, p))
     # a value in the band does not end a closed phase: only <= open_at re-opens
-    det = BlinkDetector()
+    det = BlinkDetector(band)
     out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate([0.1, 0.55, 0.3, 0.55, 0.1])]
     assert out == [None, None, None, None, Blink(1 / 30, 4 / 30)]
     # the thresholds themselves count: <= open_at is open, >= close_at is closed
-    det = BlinkDetector()
+    det = BlinkDetector(band)
     out = [det.update(i / 30, Eyes(p, p)) for i, p in enumerate([0.25, 0.5, 0.25])]
     assert out == [None, None, Blink(1 / 30, 2 / 30)]
-    det = BlinkDetector()  # one eye just short of closed: not a blink
+    det = BlinkDetector(band)  # one eye just short of closed: not a blink
     out = [det.update(i / 30, Eyes(p, q)) for i, (p, q) in enumerate(
         [(0.1, 0.1), (0.9, 0.49), (0.1, 0.1)])]
     assert out == [None, None, None]
 
 
 def test_count_and_reset() -> None:
-    det = BlinkDetector()
+    det = ready()
     for i, p in enumerate([OPEN, CLOSED, OPEN, CLOSED, OPEN]):
         det.update(i / 10, Eyes(p, p))
     assert det.count == 2
@@ -182,7 +212,7 @@ def test_count_and_reset() -> None:
 
 
 def test_face_lost_keeps_count() -> None:
-    det = BlinkDetector()
+    det = ready()
     for i, p in enumerate([OPEN, CLOSED, OPEN]):
         det.update(i / 10, Eyes(p, p))
     det.update(0.3, None)
@@ -195,3 +225,39 @@ def test_face_lost_keeps_count() -> None:
 def test_params_are_validated(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         BlinkParams(**kwargs)
+
+
+def test_closure_is_measured_against_the_open_eye_reference() -> None:
+    # open eyes that score 0.3 (glasses glare, a squint) and a blink that only reaches 0.75:
+    # against that person's own level the blink is plain, an absolute 0.5 would be too
+    calibrated, fixed = BlinkDetector(), BlinkDetector(BlinkParams(calibrate=False))
+    seq = [0.3] * 30 + [0.75, 0.75, 0.3, 0.3]
+    for det in (calibrated, fixed):
+        for i, p in enumerate(seq):
+            det.update(i / 30, Eyes(p, p))
+    assert calibrated.count == 1
+    assert fixed.count == 0
+    assert calibrated.closure(Eyes(0.3, 0.3)) == (0.0, 0.0)
+
+
+def test_calibrate_feeds_the_reference_without_counting() -> None:
+    det = BlinkDetector()
+    for i in range(30):  # POSITION: the person looks at the screen, eyes open at 0.4
+        det.calibrate(i / 30, Eyes(0.4, 0.4))
+    assert det.count == 0
+    left, right = det.closure(Eyes(0.7, 0.7))
+    assert left == right == pytest.approx(0.5)
+    det.reset()  # a new challenge keeps the person's level
+    assert det.closure(Eyes(0.7, 0.7))[0] == pytest.approx(0.5)
+    det.forget()  # a new person does not
+    assert det.closure(Eyes(0.7, 0.7))[0] == pytest.approx(0.7)
+
+
+def test_reference_ignores_the_closed_phase() -> None:
+    # a closure longer than the reference window must not become the "open" level
+    det = BlinkDetector(BlinkParams(reference_s=0.5))
+    for i in range(15):
+        det.update(i / 30, Eyes(OPEN, OPEN))
+    for i in range(15, 60):
+        det.update(i / 30, Eyes(CLOSED, CLOSED))
+    assert det.closure(Eyes(CLOSED, CLOSED))[0] > 0.9

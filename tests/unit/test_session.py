@@ -388,3 +388,15 @@ def test_every_message_the_session_can_show_is_in_the_catalogue():
                 "liveness.progress", "liveness.lost", "paused.prompt", "occlusion.checking",
                 "occlusion.blocked_hint", "capture.countdown", "result.pass", "fault.prompt"]:
         assert cat.has(key), key
+
+
+def test_position_gives_the_blink_detector_the_persons_open_eye_level():
+    # open eyes that read 0.4 (glasses glare): POSITION feeds that level before the
+    # challenge, so in LIVENESS 0.4 is "open" and the first frames can already count
+    glare = Eyes(0.4, 0.4)
+    run = Run()
+    run.until(lambda t: obs(t, face_at(), glare), 5, lambda s: s.stage == Stage.LIVENESS)
+    assert run.session.stage == Stage.LIVENESS
+    blinks = run.session._blinks  # the session's own detector
+    assert blinks.closure(glare) == (0.0, 0.0)
+    assert blinks.closure(Eyes(0.7, 0.7))[0] == pytest.approx(0.5)
