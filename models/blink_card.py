@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,10 @@ CONDITIONS = {"FNN": "frontal, no glasses", "FTN": "frontal, thin glasses",
 
 
 def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
+    from kiosk.bench import machine
+
+    m = machine()
+    return f"{m['cpu']}, {m['cores']} cores"
 
 
 def _cell(c: Any) -> str:
