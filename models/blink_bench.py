@@ -310,7 +310,8 @@ def ablations() -> dict[str, Factory]:
         "no open-eye calibration": changed(calibrate=False),
         "closure ends when both eyes are open": changed(reopen_either=False),
         "previous band 0.25 / 0.5": changed(open_at=0.25, close_at=0.5),
-        "plus the face mesh (half and half)": lambda: _Mesh(base),
+        "plus the face mesh (half and half)": lambda: _Mesh(dataclasses.replace(base,
+                                                                              open_at=0.2)),
     }
 
 
