@@ -16,7 +16,13 @@ from typing import Any
 from kiosk import demo
 from kiosk.config import Config
 from kiosk.daemon import Kiosk
-from kiosk.errors import HardwareError, HardwareUnavailableError, KioskError, StoreError
+from kiosk.errors import (
+    HardwareError,
+    HardwareUnavailableError,
+    KioskError,
+    NoDisplayError,
+    StoreError,
+)
 from kiosk.loop import FixedRateLoop, LoopStats
 from kiosk.runtime.camera import CameraSupervisor
 from kiosk.runtime.screen import Presenter
@@ -37,8 +43,13 @@ def with_source(cfg: Config, source: str | None) -> Config:
 
 def build(cfg: Config, *, emulator: bool, headless: bool = False,
           screenshots: Path | None = None, clock: Any = time.monotonic,
-          notify: Any = None, loop_stats: LoopStats | None = None) -> Kiosk:
-    """Build every part; a part that fails becomes the out-of-service reason, not a crash."""
+          notify: Any = None, loop_stats: LoopStats | None = None, fault: str = "") -> Kiosk:
+    """Build every part; a part that fails becomes the out-of-service reason, not a crash.
+
+    With a `fault` already known (a missing or bad config) only the screen, the LEDs and
+    status are built: no camera, no models, no store (so never a key or a state folder).
+    In the emulator, no display at all is an error (NoDisplayError), not a fault.
+    """
     from kiosk.hardware.camera import open_camera
     from kiosk.hardware.display import PygameDisplay
     from kiosk.hardware.leds import GpioLeds, pin_factory_from_config
@@ -46,7 +57,7 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
 
     if emulator and demo.is_demo(cfg.camera.source):
         cfg = demo.settings(cfg)
-    faults: list[str] = []
+    faults: list[str] = [fault] if fault else []
     leds = display = vision = store = None
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"  # still rendered, e.g. for --screenshots
@@ -59,20 +70,16 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
         display = PygameDisplay(cfg.display, emulator=emulator, leds=leds,
                                 screenshots=screenshots,  # the cue tone; none when headless
                                 sound=None if headless else Tones(cfg.ui.sound, cfg.ui.volume))
+    except NoDisplayError:
+        if emulator:
+            if leds is not None:
+                leds.close()
+            raise
+        faults.append("display: no screen (SDL fell back to an invisible driver)")
     except (HardwareError, HardwareUnavailableError) as e:
         faults.append(f"display: {e}")
-    try:
-        vision = stack.build(cfg)
-    except KioskError as e:
-        faults.append(str(e))
-    try:
-        from kiosk.store import open_store
-
-        # check_ready() failures (no key, disk full) are re-checked by the writer; only a
-        # store that cannot even open is a fault for the life of the process
-        store = open_store(cfg, emulator=emulator)
-    except StoreError as e:
-        faults.append(f"capture store: {e}")
+    if not fault:
+        vision, store = _pipeline_and_store(cfg, emulator, faults)
     writer = CaptureWriter(store) if store is not None else None
     if writer is not None:
         writer.start()
@@ -89,6 +96,23 @@ def build(cfg: Config, *, emulator: bool, headless: bool = False,
         clock=clock, rng=random.Random(None if seed < 0 else seed), loop_stats=loop_stats,
         fault="; ".join(faults),
     )
+
+
+def _pipeline_and_store(cfg: Config, emulator: bool, faults: list[str]) -> tuple[Any, Any]:
+    from kiosk.store import open_store
+
+    vision = store = None
+    try:
+        vision = stack.build(cfg)
+    except KioskError as e:
+        faults.append(str(e))
+    try:
+        # check_ready() failures (no key, disk full) are re-checked by the writer; only a
+        # store that cannot even open is a fault for the life of the process
+        store = open_store(cfg, emulator=emulator)
+    except StoreError as e:
+        faults.append(f"capture store: {e}")
+    return vision, store
 
 
 def _no_notify(_: str) -> None:
@@ -119,7 +143,7 @@ def _facts(store: Any) -> Callable[[], dict[str, Any]]:
 
 
 def run(cfg: Config, *, emulator: bool, headless: bool = False,
-        screenshots: Path | None = None, seconds: float | None = None) -> int:
+        screenshots: Path | None = None, seconds: float | None = None, fault: str = "") -> int:
     """`kiosk run` / `kiosk emulate`: the loop until SIGTERM, 'q' or `seconds` pass."""
     from kiosk.control.server import ControlServer, socket_path
     from kiosk.hardware.systemd import Notifier
@@ -130,7 +154,7 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
         signal.signal(sig, lambda *_: stop.set())
     stats = LoopStats()
     kiosk = build(cfg, emulator=emulator, headless=headless, screenshots=screenshots,
-                  notify=notifier.status, loop_stats=stats)
+                  notify=notifier.status, loop_stats=stats, fault=fault)
     stall_after = float(os.environ.get("KIOSK_TEST_STALL_AFTER_S", "0") or 0)
     started = time.monotonic()
     ready = False

@@ -22,7 +22,7 @@ log = logging.getLogger("kiosk")
 def _cmd_run(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     from kiosk import app
 
-    return app.run(cfg, emulator=cfg.hardware == "emulator")
+    return app.run(cfg, emulator=False, fault=args.config_error)
 
 
 def _cmd_emulate(args: argparse.Namespace, cfg: config_mod.Config) -> int:
@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    s = sub.add_parser("run", help="the kiosk daemon (systemd runs this)")
+    s = sub.add_parser("run", help="the kiosk daemon (systemd runs this): real hardware only; "
+                       "a missing or bad config keeps it out of service, never on defaults")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("emulate", help="emulator mode on a laptop: webcam, video or demo clip")
@@ -164,16 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging("debug" if args.verbose else "info")
-    try:
-        path = getattr(args, "file", None) if args.command == "config" else args.config
-        cfg = config_mod.load(path or args.config)
-    except ConfigError as e:
-        if args.command != "doctor":
-            print(f"kiosk: {e}", file=sys.stderr)
-            return 2
-        # doctor reports a bad config as one of its checks and goes on with the defaults
-        args.config_error = str(e)
-        cfg = config_mod.Config()
+    args.config_error = ""
+    if args.command == "run":
+        # never exits on a missing or bad config: it stays up out of service and says why
+        cfg, args.config_error = config_mod.for_daemon(args.config)
+    else:
+        try:
+            path = getattr(args, "file", None) if args.command == "config" else args.config
+            cfg = config_mod.load(path or args.config)
+        except ConfigError as e:
+            if args.command != "doctor":
+                print(f"kiosk: {e}", file=sys.stderr)
+                return 2
+            # doctor reports a bad config as one of its checks and goes on with the defaults
+            args.config_error = str(e)
+            cfg = config_mod.Config()
     if not args.verbose:
         logging.getLogger().setLevel(cfg.log_level.upper())
     try:

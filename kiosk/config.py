@@ -227,77 +227,102 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
 
 
-def _coerce(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
+Errors = list[tuple[str, str]]  # (key path, what is wrong)
+
+
+def _coerce(value: Any, tp: Any, path: str, errors: Errors) -> Any:
     origin = typing.get_origin(tp)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            errors.append(f"{path}: expected a table, got {type(value).__name__}")
+            errors.append((path, f"expected a table, got {type(value).__name__}"))
             return tp()
         return _build(tp, value, path, errors)
     if origin is Literal:
         if value not in typing.get_args(tp):
             choices = ", ".join(repr(a) for a in typing.get_args(tp))
-            errors.append(f"{path}: {value!r} is not one of {choices}")
+            errors.append((path, f"{value!r} is not one of {choices}"))
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is bool and not isinstance(value, bool) or tp is not bool and isinstance(value, bool):
-        errors.append(f"{path}: expected {tp.__name__}, got {value!r}")
+        errors.append((path, f"expected {tp.__name__}, got {value!r}"))
         return value
     if not isinstance(value, tp):
-        errors.append(f"{path}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+        errors.append((path, f"expected {tp.__name__}, got {type(value).__name__} {value!r}"))
     return value
 
 
-def _build(cls: Any, data: dict[str, Any], prefix: str, errors: list[str]) -> Any:
+def _build(cls: Any, data: dict[str, Any], prefix: str, errors: Errors) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
         path = f"{prefix}.{key}" if prefix else key
         if key not in fields:
-            errors.append(f"{path}: unknown key")
+            errors.append((path, "unknown key"))
             continue
         value = _coerce(value, hints[key], path, errors)
         lo, hi = fields[key].metadata.get("lo"), fields[key].metadata.get("hi")
         if isinstance(value, int | float) and not isinstance(value, bool):
             if lo is not None and value < lo or hi is not None and value > hi:
-                errors.append(f"{path}: {value} is outside [{lo}, {hi}]")
+                errors.append((path, f"{value} is outside [{lo}, {hi}]"))
         kwargs[key] = value
     try:
         return cls(**kwargs)
     except TypeError as e:
-        errors.append(f"{prefix or 'config'}: {e}")
+        errors.append((prefix or "config", str(e)))
         return cls()
 
 
-def _cross_checks(cfg: Config, errors: list[str]) -> None:
+def _cross_checks(cfg: Config, errors: Errors) -> None:
     from kiosk import messages
 
     if cfg.ui.language not in messages.available():
-        errors.append(f"ui.language: {cfg.ui.language!r} is not one of "
-                      f"{', '.join(messages.available())}")
+        errors.append(("ui.language", f"{cfg.ui.language!r} is not one of "
+                                      f"{', '.join(messages.available())}"))
     if cfg.position.min_face >= cfg.position.max_face:
-        errors.append("position.min_face: must be below position.max_face")
+        errors.append(("position.min_face", "must be below position.max_face"))
     if cfg.position.min_luma >= cfg.position.max_luma:
-        errors.append("position.min_luma: must be below position.max_luma")
+        errors.append(("position.min_luma", "must be below position.max_luma"))
     live = cfg.liveness
     if live.window_start_s >= live.window_end_s:
-        errors.append("liveness.window_start_s: must be below liveness.window_end_s")
+        errors.append(("liveness.window_start_s", "must be below liveness.window_end_s"))
     if live.gap_min_s <= live.window_end_s:
         # one response window must close before the next cue can appear
-        errors.append("liveness.gap_min_s: must exceed liveness.window_end_s")
+        errors.append(("liveness.gap_min_s", "must exceed liveness.window_end_s"))
 
 
-def env_overrides(environ: typing.Mapping[str, str]) -> dict[str, Any]:
-    """KIOSK_CAMERA__SOURCE=webcam -> {"camera": {"source": "webcam"}}; values parsed as TOML."""
+def _sections() -> dict[str, bool]:
+    """Top-level names of the schema: True for a [section], False for a plain key."""
+    hints = typing.get_type_hints(Config)
+    return {f.name: dataclasses.is_dataclass(hints[f.name]) for f in dataclasses.fields(Config)}
+
+
+def env_overrides(environ: typing.Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """KIOSK_CAMERA__SOURCE=webcam -> {"camera": {"source": "webcam"}}, values parsed as TOML,
+    and where each key came from ({"camera.source": "KIOSK_CAMERA__SOURCE"}).
+
+    A KIOSK_ variable with `__` is always a config key, so a typo'd section is an error;
+    one without it is config only if it names a top-level key (KIOSK_HARDWARE): the other
+    KIOSK_* variables (KIOSK_CONFIG, KIOSK_HIL...) are not config keys.
+    """
+    sections = _sections()
     out: dict[str, Any] = {}
-    for name, raw in environ.items():
+    origins: dict[str, str] = {}
+    errors: list[str] = []
+    for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
         parts = name[len(ENV_PREFIX):].lower().split("__")
-        if parts[0] not in {f.name for f in dataclasses.fields(Config)}:
-            continue  # other KIOSK_* variables (KIOSK_HIL, KIOSK_CONFIG) are not config keys
+        if len(parts) == 1 and sections.get(parts[0]) is not False:
+            if parts[0] in sections:
+                errors.append(f"{name}: [{parts[0]}] is a section; set one of its keys, "
+                              f"e.g. {name}__KEY")
+            continue
+        if len(parts) > 1 and not sections.get(parts[0]):
+            known = ", ".join(k for k, table in sections.items() if table)
+            errors.append(f"{name}: unknown config section {parts[0]!r} (sections: {known})")
+            continue
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -306,7 +331,10 @@ def env_overrides(environ: typing.Mapping[str, str]) -> dict[str, Any]:
         for p in parts[:-1]:
             node = node.setdefault(p, {})
         node[parts[-1]] = value
-    return out
+        origins[".".join(parts)] = name
+    if errors:
+        raise ConfigError("invalid environment override:\n  " + "\n  ".join(errors))
+    return out, origins
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -317,36 +345,76 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def parse(data: dict[str, Any]) -> Config:
-    errors: list[str] = []
+def parse(data: dict[str, Any], origins: typing.Mapping[str, str] | None = None,
+          source: str = "") -> Config:
+    """Validate `data`; each error names its key and where it came from: the environment
+    variable that set it (`origins`), else `source` (the config file)."""
+    errors: Errors = []
     cfg = _build(Config, data, "", errors)
     if not errors:
         _cross_checks(cfg, errors)
     if errors:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+        origins = origins or {}
+        lines = []
+        for path, problem in errors:
+            where = origins.get(path) or source
+            lines.append(f"{where}: {path}: {problem}" if where else f"{path}: {problem}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     return typing.cast(Config, cfg)
 
 
-def load(path: Path | None = None, environ: typing.Mapping[str, str] | None = None) -> Config:
-    """Load the config file (missing default file = all defaults) plus env overrides."""
+def config_path(path: Path | None = None,
+                environ: typing.Mapping[str, str] | None = None) -> tuple[Path, bool]:
+    """The config file to read, and whether it was named (--config, KIOSK_CONFIG)."""
     environ = os.environ if environ is None else environ
     from_env = environ.get("KIOSK_CONFIG", "")
-    explicit = path is not None or bool(from_env)
-    path = path or Path(from_env or DEFAULT_PATH)
+    return path or Path(from_env or DEFAULT_PATH), path is not None or bool(from_env)
+
+
+def load(path: Path | None = None, environ: typing.Mapping[str, str] | None = None,
+         require_file: bool = False) -> Config:
+    """Load the config file plus env overrides. A missing default file means all defaults,
+    unless `require_file` (the daemon: a kiosk never runs on defaults)."""
+    environ = os.environ if environ is None else environ
+    path, explicit = config_path(path, environ)
     data: dict[str, Any] = {}
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as e:
         if explicit:
             raise ConfigError(f"config file not found: {path}") from e
+        if require_file:
+            raise ConfigError(f"no config file: {path} does not exist (sudo ./deploy/install.sh "
+                              "writes it from deploy/kiosk.toml.example)") from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from e
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e}") from e
+    overrides, origins = env_overrides(environ)
+    return parse(_merge(data, overrides), origins, str(path) if data else "")
+
+
+def for_daemon(path: Path | None = None,
+               environ: typing.Mapping[str, str] | None = None) -> tuple[Config, str]:
+    """The config `kiosk run` uses, and why it must stay out of service ("" if it need not).
+
+    Never raises: with no file, a bad file or bad overrides the daemon still starts (on the
+    Pi's own defaults: kmsdrm screen, lgpio LEDs, nothing else) and shows the reason. It
+    never runs the emulator's parts: no demo clip, no mock hardware by default, no generated
+    key."""
     try:
-        return parse(_merge(data, env_overrides(environ)))
+        cfg = load(path, environ, require_file=True)
     except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from e
+        return Config(hardware="pi", camera=CameraConfig(source="picamera2")), str(e)
+    if cfg.hardware != "pi":
+        problem = (f'config: hardware = "{cfg.hardware}": kiosk run drives a real kiosk only '
+                   '(set hardware = "pi"; on a laptop use kiosk emulate)')
+    elif cfg.camera.source == "demo":
+        problem = ('config: camera.source = "demo" is the emulator\'s clip, not a camera '
+                   '(set "picamera2", "webcam" or a video file)')
+    else:
+        return cfg, ""
+    return Config(hardware="pi", camera=CameraConfig(source="picamera2")), problem
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

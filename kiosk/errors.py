@@ -29,6 +29,10 @@ class HardwareUnavailableError(KioskError, ImportError):
     """A real hardware adapter was asked for but its package is not installed."""
 
 
+class NoDisplayError(HardwareUnavailableError):
+    """There is no screen to draw on (SDL fell back to an invisible driver)."""
+
+
 class CameraError(HardwareError):
     """The camera could not be opened or stopped delivering frames."""
 

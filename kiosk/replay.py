@@ -11,7 +11,7 @@ from typing import Any
 from kiosk import demo, messages
 from kiosk.config import Config
 from kiosk.domain import Frame, Observation
-from kiosk.media import SourceFrame, iter_source, source_fps
+from kiosk.media import SourceFrame, is_image, iter_source, source_fps
 from kiosk.screens import message
 from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
 from kiosk.vision import stack
@@ -25,10 +25,18 @@ Observe = Callable[[Session, float, int], "tuple[Frame | None, Observation] | No
 
 
 def looped(path: Path, fps: float) -> Iterator[SourceFrame]:
-    """The input again and again; frames are decoded once and kept (inputs are short clips)."""
-    frames = list(iter_source(path, fps))
+    """The input again and again, decoded as it plays: memory stays flat for any length."""
+    if is_image(path):  # one frame: keep it rather than decode it again each time
+        frame = next(iter_source(path, fps))
+        while True:
+            yield frame
     while True:
-        yield from frames
+        empty = True
+        for frame in iter_source(path, fps):
+            empty = False
+            yield frame
+        if empty:
+            return
 
 
 def observer(pipeline: Pipeline, path: Path, rate: float) -> Observe:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -81,7 +82,10 @@ def cmd_selftest(args: argparse.Namespace, cfg: Config) -> int:
         else:
             print(f"kiosk selftest: {message}", file=sys.stderr)
         return 2
-    opts = selftest.Options(emulator=cfg.hardware == "emulator")
+    from kiosk.hardware.leds import parse_loopback
+
+    opts = selftest.Options(emulator=cfg.hardware == "emulator",
+                            loopback=parse_loopback(os.environ.get("KIOSK_HIL_LOOPBACK", "")))
     if args.quick:  # for scripts and CI: the same steps, too short for a person to watch
         opts.led_step_s, opts.camera_s, opts.display_s = 0.05, 1.2, 0.2
     checks = selftest.run_selftest(cfg, opts)

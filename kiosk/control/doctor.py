@@ -198,8 +198,7 @@ def check_display(ctx: Context) -> list[Check]:
                            "sudo apt install python3-pygame" if not ctx.emulator
                            else "pip install -e '.[emulator]'")]
     if ctx.emulator:
-        driver = ctx.environ.get("SDL_VIDEODRIVER", "SDL default")
-        return [Check.ok("display", f"pygame {pygame.version.ver}, driver {driver}")]
+        return [_emulator_display(pygame, ctx.environ)]
     cards = sorted(glob.glob("/dev/dri/card*"))
     if not cards:
         return [Check.fail("display", "no /dev/dri/card* device: no KMS display driver",
@@ -246,6 +245,27 @@ def check_sound(ctx: Context, cards: Callable[[], list[str]] | None = None,
         return [Check.ok("sound", f"cue tone ready ({', '.join(found) or driver})")]
     finally:
         tones.close()
+
+
+def _emulator_display(pygame: Any, environ: Mapping[str, str]) -> Check:
+    """Which SDL driver the emulator would get: an invisible one is not a display."""
+    from kiosk.hardware.display import INVISIBLE_DRIVERS, invisible
+
+    try:
+        pygame.display.init()
+        driver = str(pygame.display.get_driver())
+    except pygame.error as e:
+        return Check.fail("display", f"SDL cannot start a video driver: {e}",
+                          "run on a desktop, or kiosk emulate --headless")
+    finally:
+        pygame.display.quit()
+    problem = invisible(driver, environ)
+    if problem:
+        return Check.warn("display", problem, "kiosk emulate --headless --screenshots DIR")
+    if driver in INVISIBLE_DRIVERS:
+        return Check.warn("display", f"SDL_VIDEODRIVER={driver}: frames are drawn but nothing "
+                          "is shown", "unset SDL_VIDEODRIVER to see the emulator")
+    return Check.ok("display", f"pygame {pygame.version.ver}, SDL driver {driver}")
 
 
 def check_pins(ctx: Context) -> list[Check]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -20,14 +20,15 @@ from kiosk.hardware.interfaces import LedState, Screen
 
 log = logging.getLogger(__name__)
 
-# The LED sequence a person watching the kiosk sees, and the steady outputs it must produce.
-LED_SEQUENCE: list[tuple[LedState, dict[str, float] | None]] = [
-    ("pass", {"green": 1.0, "red": 0.0, "amber": 0.0}),
-    ("fail", {"green": 0.0, "red": 1.0, "amber": 0.0}),
-    ("busy", {"green": 0.0, "red": 0.0, "amber": 1.0}),
-    ("idle", None),  # amber breathing: no steady value to compare
+# The LED sequence a person watching the kiosk sees, and the LEDs lit in the steady states
+# (breathing and blinking have no steady level to read back).
+LED_SEQUENCE: list[tuple[LedState, set[str] | None]] = [
+    ("pass", {"green"}),
+    ("fail", {"red"}),
+    ("busy", {"amber"}),
+    ("idle", None),  # amber breathing
     ("fault", None),  # red blinking
-    ("off", {"green": 0.0, "red": 0.0, "amber": 0.0}),
+    ("off", set()),
 ]
 SELFTEST_IMAGE = "selftest.jpg"  # kiosk/assets: NASA portrait, public domain (see NOTICE.md)
 
@@ -39,6 +40,8 @@ class Options:
     camera_s: float = 2.0
     display_s: float = 2.0
     pin_factory: Any = None  # injected by tests (MockFactory); None = from the config
+    # LED pin -> input pin wired back to it (KIOSK_HIL_LOOPBACK): the LEDs are then measured
+    loopback: dict[int, int] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -61,6 +64,12 @@ def colour_bars(width: int = 640, height: int = 480) -> np.ndarray:
 
 
 def step_leds(cfg: Config, opts: Options) -> Check:
+    """Runs the LED sequence. Only loopback wires (LED pin to an input pin) let it measure
+    anything: gpiozero's own values are what it was told to write, so without them the
+    step says plainly that it drove the LEDs for a person to look at."""
+    from gpiozero import DigitalInputDevice
+    from gpiozero.exc import GPIOZeroError
+
     from kiosk.hardware.leds import GpioLeds, pin_factory_from_config
 
     try:
@@ -69,19 +78,44 @@ def step_leds(cfg: Config, opts: Options) -> Check:
         leds = GpioLeds(cfg.leds, pin_factory=factory)
     except (HardwareError, HardwareUnavailableError) as e:
         return Check.fail("leds", str(e), "check [leds] and the gpio group")
+    names = {pin: name for name, pin in leds.pins.items()}
+    unknown = sorted(set(opts.loopback) - set(names))
+    if unknown:
+        leds.close()
+        return Check.fail("leds", f"KIOSK_HIL_LOOPBACK wires pins {unknown}, which drive no LED "
+                          f"(the LEDs are on {sorted(names)})")
+    inputs: dict[int, Any] = {}
     wrong = []
     try:
-        for state, expected in LED_SEQUENCE:
+        for out, inp in opts.loopback.items():
+            inputs[out] = DigitalInputDevice(inp, pull_up=False, pin_factory=factory)
+        for state, lit in LED_SEQUENCE:
             leds.show(state)
             opts.sleep(opts.led_step_s)
-            if expected is not None and leds.values() != expected:
-                wrong.append(f"{state}: {leds.values()}")
+            if lit is None or not inputs:
+                continue
+            seen = {names[out] for out, dev in inputs.items() if dev.value}
+            expected = {names[out] for out in inputs} & lit
+            if seen != expected:
+                wrong.append(f"{state}: lit {sorted(seen) or 'none'}, "
+                             f"expected {sorted(expected) or 'none'}")
+    except GPIOZeroError as e:
+        return Check.fail("leds", f"loopback input pins: {e}", "check KIOSK_HIL_LOOPBACK")
     finally:
+        for dev in inputs.values():
+            dev.close()
         leds.close()
     seq = " -> ".join(s for s, _ in LED_SEQUENCE)
+    if not inputs:
+        return Check.ok("leds", f"{seq}: driven for a person to watch (green, red, amber, amber "
+                        "breathing, red blinking); nothing was measured without loopback "
+                        "wires (KIOSK_HIL_LOOPBACK)", measured=False)
+    read = ", ".join(f"{names[out]} {out}->{inp}" for out, inp in opts.loopback.items())
     if wrong:
-        return Check.fail("leds", f"outputs differ from the pattern: {'; '.join(wrong)}")
-    return Check.ok("leds", f"{seq} (watch: green, red, amber, amber breathing, red blinking)")
+        return Check.fail("leds", f"read back on the loopback pins ({read}): {'; '.join(wrong)}",
+                          "check the LED wiring and the [leds] pins", measured=True)
+    return Check.ok("leds", f"{seq}: every steady state read back on the loopback pins "
+                    f"({read})", measured=True)
 
 
 def step_camera(cfg: Config, opts: Options) -> Check:
@@ -126,6 +160,7 @@ def step_display(cfg: Config, opts: Options) -> Check:
         display = PygameDisplay(cfg.display, emulator=opts.emulator)
     except (HardwareError, HardwareUnavailableError) as e:
         return Check.fail("display", str(e), "is a desktop holding the screen? see kiosk doctor")
+    invisible, driver = display.invisible, display.driver
     try:
         width, height = display.surface.get_size()
         screen = Screen(kind="live", prompt="Self-test", hint="colour bars, mirrored preview")
@@ -136,10 +171,15 @@ def step_display(cfg: Config, opts: Options) -> Check:
         del pixels  # the pixel view locks the surface
     finally:
         display.close()
+    data: dict[str, Any] = {"size": [width, height], "driver": driver, "visible": not invisible}
     if spread < 1.0:
         return Check.fail("display", f"{width}x{height}: the test pattern did not reach the "
-                          "screen surface")
-    return Check.ok("display", f"{width}x{height}: test pattern shown", size=[width, height])
+                          "screen surface", **data)
+    if invisible:
+        return Check.warn("display", f"{width}x{height} drawn with SDL's {driver!r} driver "
+                          "(SDL_VIDEODRIVER): nothing is on a screen, nobody saw the pattern",
+                          "unset SDL_VIDEODRIVER on the kiosk (its unit sets kmsdrm)", **data)
+    return Check.ok("display", f"{width}x{height}: test pattern shown ({driver})", **data)
 
 
 def step_models(cfg: Config, opts: Options) -> Check:

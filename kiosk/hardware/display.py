@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from kiosk.config import DisplayConfig
 from kiosk.domain import Face
-from kiosk.errors import HardwareError, HardwareUnavailableError
+from kiosk.errors import HardwareError, HardwareUnavailableError, NoDisplayError
 from kiosk.hardware import display_layout as geo
 from kiosk.hardware.interfaces import Screen
 
@@ -36,6 +37,23 @@ def _import_pygame() -> Any:
     except ImportError as e:
         raise HardwareUnavailableError(f"pygame is not installed ({e}): {PYGAME_INSTALL}") from e
     return pygame
+
+
+# SDL drivers that draw into memory only: nothing reaches a screen.
+INVISIBLE_DRIVERS = ("offscreen", "dummy")
+
+
+def invisible(driver: str, environ: Mapping[str, str] | None = None) -> str:
+    """Why `driver` means there is no display ("" if it draws to a screen or was asked for).
+
+    With no screen (no DISPLAY, no WAYLAND_DISPLAY, no KMS), SDL silently falls back to its
+    invisible offscreen driver: a kiosk that nobody can see must say so, not run."""
+    env = os.environ if environ is None else environ
+    if driver not in INVISIBLE_DRIVERS or env.get("SDL_VIDEODRIVER", "").lower() == driver:
+        return ""
+    return (f"no display: SDL found no screen and fell back to its invisible {driver!r} "
+            "driver (no DISPLAY or WAYLAND_DISPLAY, no KMS screen); run it on a desktop or "
+            "a kiosk screen, or use --headless")
 
 
 class PygameDisplay:
@@ -63,6 +81,13 @@ class PygameDisplay:
         except pg.error as e:
             driver = os.environ.get("SDL_VIDEODRIVER", "default")
             raise HardwareError(f"cannot open the display (SDL_VIDEODRIVER={driver}): {e}") from e
+        self.driver = str(pg.display.get_driver())
+        problem = invisible(self.driver)
+        if problem:
+            pg.display.quit()
+            raise NoDisplayError(problem)
+        # True when nobody can see it (the dummy driver asked for: tests, --headless)
+        self.invisible = self.driver in INVISIBLE_DRIVERS
         pg.display.set_caption("Selfie kiosk (emulator)" if emulator else "Selfie kiosk")
         width, height = self.surface.get_size()
         self.layout = geo.layout(width, height, legend=emulator and leds is not None)
@@ -78,8 +103,8 @@ class PygameDisplay:
         self.placed = False  # was the face well placed in the oval on the last live frame
         self._button = False  # is the language button on screen (taps on it count)
         self._cue = 0
-        log.info("display %dx%d (%s)", *self.layout.size,
-                 "window" if emulator or not cfg.fullscreen else "full screen")
+        log.info("display %dx%d (%s, SDL driver %s)", *self.layout.size,
+                 "window" if emulator or not cfg.fullscreen else "full screen", self.driver)
 
     # -- drawing --------------------------------------------------------------------------
 
@@ -247,14 +272,15 @@ class PygameDisplay:
             log.warning("cannot save screenshot %s: %s", path, e)
 
     def poll(self) -> list[str]:
-        """'reset' for r, 'quit' for q, Esc or closing the window, 'language' for l or a tap
-        on the language button (SDL turns touches into mouse clicks); never blocks."""
+        """'language' for a tap on the language button (SDL turns touches into mouse clicks);
+        in the emulator only, 'reset' for r, 'quit' for q, Esc or closing the window,
+        'language' for l: on a kiosk a USB keyboard must not stop or steer it. Never blocks."""
         pg = self.pg
         events: list[str] = []
         for event in pg.event.get():
-            if event.type == pg.QUIT:
+            if event.type == pg.QUIT and self.emulator:
                 events.append("quit")
-            elif event.type == pg.KEYDOWN:
+            elif event.type == pg.KEYDOWN and self.emulator:
                 if event.key in (pg.K_q, pg.K_ESCAPE):
                     events.append("quit")
                 elif event.key == pg.K_r:

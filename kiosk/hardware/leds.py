@@ -59,6 +59,21 @@ def pin_factory_from_config(name: str, emulator: bool = True) -> Any:
                 "is this a Raspberry Pi, and is the user in the gpio group?") from e
 
 
+def parse_loopback(text: str) -> dict[int, int]:
+    """KIOSK_HIL_LOOPBACK '17:5,27:6' -> {17: 5, 27: 6}: each LED pin and the input pin wired
+    back to it (the HIL rig's jumpers), so a test can read what it drove."""
+    pairs: list[tuple[int, int]] = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        out, sep, inp = item.partition(":")
+        if not sep or not out.strip().isdigit() or not inp.strip().isdigit():
+            raise ValueError(f"KIOSK_HIL_LOOPBACK item {item!r} is not OUT:IN (BCM numbers)")
+        pairs.append((int(out), int(inp)))
+    pins = [p for pair in pairs for p in pair]
+    if len(set(pins)) != len(pins):
+        raise ValueError(f"KIOSK_HIL_LOOPBACK {text!r} uses a pin twice")
+    return dict(pairs)
+
+
 class GpioLeds:
     """Green, red and amber LEDs: `show(state)` sets the pattern for a session state."""
 

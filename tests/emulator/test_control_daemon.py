@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from kiosk.control.client import request
-from tests.hil.harness import Daemon, emulator_config, make_clip
+from tests.hil.harness import Daemon, kiosk_config, make_clip
 
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(240)]
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.emulator, pytest.mark.timeout(240)]
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     folder = tmp_path_factory.mktemp("daemon")
-    d = Daemon(emulator_config(folder, make_clip(folder / "clip.avi")), folder).start()
+    d = Daemon(kiosk_config(folder, make_clip(folder / "clip.avi")), folder).start()
     try:
         d.wait_for("READY=1", 60)
         d.wait_for("STATUS=", 10)  # a second of loop statistics exists

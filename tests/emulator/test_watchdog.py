@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hil.harness import Daemon, emulator_config, make_clip
+from tests.hil.harness import Daemon, kiosk_config, make_clip
 
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(180)]
 
@@ -24,7 +24,7 @@ def make_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
         folder = tmp_path / f"d{len(started)}"
         folder.mkdir()
         clip = make_clip(folder / "clip.avi")
-        daemon = Daemon(emulator_config(folder, clip), folder, WATCHDOG_S, dict(env)).start()
+        daemon = Daemon(kiosk_config(folder, clip), folder, WATCHDOG_S, dict(env)).start()
         started.append(daemon)
         return daemon
 

@@ -19,26 +19,13 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from kiosk import config as config_mod
-from tests.hil.harness import emulator_config, make_clip
+from kiosk.hardware.leds import parse_loopback
+from tests.hil.harness import kiosk_config, make_clip
 
 HIL = os.environ.get("KIOSK_HIL") == "1"
 DEFAULT_LOOPBACK = "17:5,27:6,22:13"  # the wiring table in README.md (Raspberry Pi)
 NOT_ON_A_PI = ("real-hardware run: needs a Raspberry Pi with KIOSK_HIL=1 and the loopback "
                "wires in README.md (the 'fake' twin of this test runs here)")
-
-
-def parse_loopback(text: str) -> dict[int, int]:
-    """'17:5,27:6' -> {17: 5, 27: 6}: each driven LED pin and the input pin wired to it."""
-    pairs: list[tuple[int, int]] = []
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        out, sep, inp = item.partition(":")
-        if not sep or not out.strip().isdigit() or not inp.strip().isdigit():
-            raise ValueError(f"KIOSK_HIL_LOOPBACK item {item!r} is not OUT:IN (BCM numbers)")
-        pairs.append((int(out), int(inp)))
-    pins = [p for pair in pairs for p in pair]
-    if len(set(pins)) != len(pins):
-        raise ValueError(f"KIOSK_HIL_LOOPBACK {text!r} uses a pin twice")
-    return dict(pairs)
 
 
 class ConnectedPWMPin(MockPWMPin):
@@ -110,7 +97,7 @@ def _real_backend(folder: Path) -> Iterator[Backend]:
 
 
 def _fake_backend(folder: Path) -> Iterator[Backend]:
-    path = emulator_config(folder, make_clip(folder / "clip.avi", seconds=3.0))
+    path = kiosk_config(folder, make_clip(folder / "clip.avi", seconds=3.0))
     cfg = config_mod.load(path, environ={})
     loopback = parse_loopback(DEFAULT_LOOPBACK)
     factory = wired_mock_factory(loopback)

@@ -31,11 +31,16 @@ def make_clip(path: Path, seconds: float = 2.0, fps: float = 15.0, size: int = 3
     return path
 
 
-def emulator_config(folder: Path, source: Path, fps: float = 15.0) -> Path:
-    """A config for `kiosk run` in emulator mode that writes only inside `folder`."""
+def kiosk_config(folder: Path, source: Path, fps: float = 15.0) -> Path:
+    """A config for `kiosk run` (real-hardware mode: `kiosk run` refuses the emulator) with
+    stand-ins a test machine has: a file camera, gpiozero's mock pins, a key pair made here;
+    it writes only inside `folder`. The display is SDL's dummy driver (Daemon.env)."""
+    from kiosk.store import crypto
+
+    public, _ = crypto.generate_keypair(folder / "keys")
     path = folder / "kiosk.toml"
     path.write_text(f"""\
-hardware = "emulator"
+hardware = "pi"
 kiosk_id = "test-kiosk"
 [camera]
 source = "{source}"
@@ -49,6 +54,7 @@ height = 240
 pin_factory = "mock"
 [store]
 dir = "{folder / 'state'}"
+public_key = "{public}"
 """)
     return path
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from gpiozero import LED, DigitalInputDevice
 
-from tests.hil.conftest import parse_loopback, wired_mock_factory
+from kiosk.hardware.leds import parse_loopback
+from tests.hil.conftest import wired_mock_factory
 
 pytestmark = pytest.mark.unit
 
