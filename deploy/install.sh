@@ -26,13 +26,18 @@ APT_PACKAGES=(
     python3-numpy python3-picamera2 python3-pygame python3-lgpio python3-systemd
     systemd-timesyncd
 )
+# Only in Raspberry Pi OS's own archive, not in Debian's.
+RPI_ONLY_PACKAGES=(python3-picamera2 python3-lgpio)
 DEVICE_GROUPS=(video render gpio input)
 
 usage() {
     cat <<EOF
-Usage: sudo $0 [--skip-apt] [--no-start] [--force]
+Usage: sudo $0 [--skip-apt] [--skip-rpi-packages] [--no-start] [--force]
 
   --skip-apt   do not run apt-get (packages already installed, or offline)
+  --skip-rpi-packages
+               leave out what only Raspberry Pi OS's archive has (${RPI_ONLY_PACKAGES[*]}):
+               plain Debian arm64, e.g. deploy/check-arm64.sh; no Pi camera, no real GPIO
   --no-start   install and enable the units but do not (re)start them now
   --force      continue on an OS release other than Bookworm or Trixie
 EOF
@@ -43,11 +48,13 @@ warn() { printf 'warning: %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 SKIP_APT=0
+SKIP_RPI=0
 START=1
 FORCE=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --skip-apt) SKIP_APT=1 ;;
+        --skip-rpi-packages) SKIP_RPI=1 ;;
         --no-start) START=0 ;;
         --force) FORCE=1 ;;
         -h|--help) usage; exit 0 ;;
@@ -78,6 +85,15 @@ install_apt_packages() {
     if [ "$SKIP_APT" -eq 1 ]; then
         log "skipping apt (--skip-apt)"
         return
+    fi
+    if [ "$SKIP_RPI" -eq 1 ]; then
+        local keep=() p
+        for p in "${APT_PACKAGES[@]}"; do
+            [[ " ${RPI_ONLY_PACKAGES[*]} " == *" $p "* ]] || keep+=("$p")
+        done
+        APT_PACKAGES=("${keep[@]}")
+        warn "--skip-rpi-packages: not installing ${RPI_ONLY_PACKAGES[*]} (Raspberry Pi OS"
+        warn "  archive only): the Pi camera and lgpio GPIO will not work on this system"
     fi
     log "installing apt packages: ${APT_PACKAGES[*]}"
     apt-get update
@@ -181,7 +197,11 @@ install_units() {
     log "installing systemd units"
     install -m 0644 "$SRC/systemd/kiosk.service" "$SRC/systemd/kiosk-sync.service" \
         "$SRC/systemd/kiosk-reconcile.service" "$SRC/systemd/kiosk-reconcile.timer" "$UNIT_DIR/"
-    systemctl daemon-reload
+    if [ -d /run/systemd/system ]; then
+        systemctl daemon-reload
+    else
+        warn "systemd is not running here (a chroot?): units installed and enabled, not loaded"
+    fi
     systemctl enable kiosk.service kiosk-reconcile.timer
     if [ -f "$CREDENTIALS" ]; then
         chmod 0600 "$CREDENTIALS"

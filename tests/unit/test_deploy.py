@@ -17,7 +17,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SCRIPTS = [DEPLOY / "install.sh", DEPLOY / "uninstall.sh"]
+SCRIPTS = [DEPLOY / "install.sh", DEPLOY / "uninstall.sh", DEPLOY / "check-arm64.sh"]
 # the set-up script of the README and the CI entry are linted too
 LINTED = [*SCRIPTS, ROOT / "run", ROOT / ".ci" / "run"]
 EXAMPLE = DEPLOY / "kiosk.toml.example"
