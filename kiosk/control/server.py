@@ -6,8 +6,8 @@ import json
 import logging
 import math
 import os
-import selectors
 import socket
+import socketserver
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -80,20 +80,19 @@ def error(message: str) -> dict[str, Any]:
 class ControlServer:
     """Serves `{"cmd": name, ...}` lines with `handlers[name](request) -> dict` in threads.
 
-    Handlers run on the server's threads, so they must only read data the loop has already
-    published (a fresh dict per iteration), never touch the loop's objects. Every failure of
-    a request (bad JSON, unknown command, too large, handler error, client gone) is answered
-    or logged, never raised into the daemon.
+    Built on socketserver (a thread per client). Handlers run on those threads, so they must
+    only read data the loop has already published (a fresh dict per iteration), never touch
+    the loop's objects. Every failure of a request (bad JSON, unknown command, too large,
+    handler error, client gone) is answered or logged, never raised into the daemon.
     """
 
     def __init__(self, path: Path, handlers: Mapping[str, Handler], *, mode: int = 0o660) -> None:
         self.path = Path(path)
         self.handlers: dict[str, Handler] = {"ping": self._ping, **handlers}
         self.mode = mode
-        self._sock: socket.socket | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
+        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -103,24 +102,9 @@ class ControlServer:
         if not self.path.parent.is_dir():
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._refuse_if_served()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        # bind under a temporary name, set the mode, then rename: the final path never
-        # exists with looser permissions, and a stale socket file is replaced atomically
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        try:
-            tmp.unlink(missing_ok=True)
-            sock.bind(str(tmp))
-            os.chmod(tmp, self.mode)
-            os.replace(tmp, self.path)
-            sock.listen(MAX_CLIENTS)
-        except OSError:
-            sock.close()
-            tmp.unlink(missing_ok=True)
-            raise
-        sock.setblocking(False)
-        self._sock = sock
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name="control-socket", daemon=True)
+        self._server = _Server(self)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.2,),
+                                        name="control-socket", daemon=True)
         self._thread.start()
         log.info("control socket listening on %s", self.path)
 
@@ -139,14 +123,14 @@ class ControlServer:
 
     def close(self) -> None:
         """Stop serving and remove the socket file; safe to call twice."""
-        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+            self.path.unlink(missing_ok=True)
         if self._thread is not None:
             self._thread.join(timeout=2.0)
             self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-            self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> ControlServer:
         self.start()
@@ -155,78 +139,7 @@ class ControlServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- serving ----------------------------------------------------------------------------
-
-    def _serve(self) -> None:
-        assert self._sock is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(self._sock, selectors.EVENT_READ)
-            while not self._stop.is_set():
-                if not sel.select(timeout=0.2):
-                    continue
-                try:
-                    conn, _ = self._sock.accept()
-                except (BlockingIOError, InterruptedError):
-                    continue
-                except OSError as e:
-                    log.warning("control socket accept failed: %s", e)
-                    continue
-                if not self._slots.acquire(blocking=False):
-                    self._reply_and_close(conn, error("busy: too many clients"))
-                    continue
-                threading.Thread(target=self._client, args=(conn,), daemon=True,
-                                 name="control-client").start()
-
-    def _reply_and_close(self, conn: socket.socket, reply: dict[str, Any]) -> None:
-        try:
-            conn.setblocking(True)
-            conn.settimeout(CLIENT_IDLE_S)
-            conn.sendall(encode(reply))
-        except OSError:
-            pass  # the client is gone; nothing to tell it
-        finally:
-            conn.close()
-
-    def _client(self, conn: socket.socket) -> None:
-        try:
-            conn.setblocking(True)
-            conn.settimeout(CLIENT_IDLE_S)
-            self._converse(conn)
-        except OSError as e:  # timeouts, resets, broken pipes: the client's problem
-            log.debug("control client dropped: %s", e)
-        finally:
-            conn.close()
-            self._slots.release()
-
-    def _converse(self, conn: socket.socket) -> None:
-        buf = b""
-        while not self._stop.is_set():
-            while b"\n" not in buf:
-                if len(buf) > MAX_REQUEST_BYTES:
-                    self._refuse_too_large(conn)
-                    return
-                chunk = conn.recv(4096)
-                if not chunk:
-                    if buf.strip():  # a last request without its newline still gets an answer
-                        conn.sendall(encode(self.handle_line(buf)))
-                    return
-                buf += chunk
-            line, buf = buf.split(b"\n", 1)
-            if len(line) > MAX_REQUEST_BYTES:
-                self._refuse_too_large(conn)
-                return
-            if line.strip():
-                conn.sendall(encode(self.handle_line(line)))
-
-    @staticmethod
-    def _refuse_too_large(conn: socket.socket) -> None:
-        conn.sendall(encode(error(f"request larger than {MAX_REQUEST_BYTES} bytes")))
-        # closing with unread input would reset the connection and lose the reply on the
-        # client side: half-close, then discard what the client is still sending (bounded)
-        conn.shutdown(socket.SHUT_WR)
-        for _ in range(256):
-            if not conn.recv(65536):
-                break
+    # -- requests ---------------------------------------------------------------------------
 
     def handle_line(self, line: bytes) -> dict[str, Any]:
         """One request line -> one reply dict; pure apart from calling the handler."""
@@ -251,3 +164,77 @@ class ControlServer:
 
     def _ping(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"pid": os.getpid(), "commands": sorted(self.handlers)}
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True  # a client that hangs must not hold the daemon's exit
+    block_on_close = False
+    request_queue_size = MAX_CLIENTS
+
+    def __init__(self, owner: ControlServer) -> None:
+        self.owner = owner
+        super().__init__(str(owner.path), _Client, bind_and_activate=False)
+        try:
+            self.server_bind()
+            self.server_activate()
+        except OSError:
+            self.server_close()
+            raise
+
+    def server_bind(self) -> None:
+        # bind under a temporary name, set the mode, then rename: the final path never
+        # exists with looser permissions, and a stale socket file is replaced atomically
+        path = self.owner.path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        try:
+            self.socket.bind(str(tmp))
+            os.chmod(tmp, self.owner.mode)
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.server_address = str(path)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        if self.owner.slots.acquire(blocking=False):
+            return True  # released when the client's thread ends
+        try:
+            request.settimeout(CLIENT_IDLE_S)
+            request.sendall(encode(error("busy: too many clients")))
+        except OSError:
+            pass  # the client is gone; nothing to tell it
+        return False
+
+
+class _Client(socketserver.StreamRequestHandler):
+    """One connection: newline-delimited requests, one reply line each."""
+
+    timeout = CLIENT_IDLE_S  # a client that stops talking is dropped so it cannot hold a slot
+    server: _Server
+
+    def handle(self) -> None:
+        try:
+            while True:
+                line = self.rfile.readline(MAX_REQUEST_BYTES + 1)
+                if len(line) > MAX_REQUEST_BYTES:
+                    self._refuse_too_large()
+                    return
+                if not line:
+                    return
+                if line.strip():  # a last request without its newline still gets an answer
+                    self.wfile.write(encode(self.server.owner.handle_line(line)))
+        except OSError as e:  # timeouts, resets, broken pipes: the client's problem
+            log.debug("control client dropped: %s", e)
+        finally:
+            self.server.owner.slots.release()
+
+    def _refuse_too_large(self) -> None:
+        self.wfile.write(encode(error(f"request larger than {MAX_REQUEST_BYTES} bytes")))
+        self.wfile.flush()
+        # closing with unread input would reset the connection and lose the reply on the
+        # client side: half-close, then discard what the client is still sending (bounded)
+        self.connection.shutdown(socket.SHUT_WR)
+        for _ in range(256):
+            if not self.connection.recv(65536):
+                break

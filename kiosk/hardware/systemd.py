@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
-# Extra fields the daemon attaches with `log.info(..., extra={"stage": ..., "outcome": ...})`.
-# The journal stores them as STAGE=/OUTCOME=/REASON=; on stderr they are appended as key=value.
-STRUCTURED_FIELDS = ("stage", "outcome", "reason")
+# Extra fields the daemon attaches with `log.info(..., extra={"stage": ..., "reason": ...})`.
+# The journal stores them as STAGE=/OUTCOME=/REASON=/CAPTURE_ID=, so `journalctl -u kiosk
+# REASON=store_failed` finds them; on stderr they are appended as key=value.
+STRUCTURED_FIELDS = ("stage", "outcome", "reason", "capture_id")
 
 
 def _notify_address(value: str) -> str | bytes:
@@ -24,19 +25,33 @@ def _notify_address(value: str) -> str | bytes:
     return value
 
 
-class Notifier:
-    """sd_notify(3) writer; every call is a harmless no-op when NOTIFY_SOCKET is not set.
+def _sd_notify() -> Callable[[str], bool] | None:
+    """python-systemd's sd_notify (apt python3-systemd on the Pi), or None where it is absent."""
+    try:
+        # imported by name so this module's own name (kiosk.hardware.systemd) cannot be
+        # confused with the package by type checkers
+        notify: Callable[[str], bool] = importlib.import_module("systemd.daemon").notify
+        return notify
+    except ImportError:
+        return None
 
-    A fresh `sendto` per message (no connected socket) keeps working across
-    `systemctl daemon-reexec`, and a failed send is logged once instead of raised: losing one
-    STATUS line must never take the kiosk down (a lost WATCHDOG=1 makes systemd restart us,
-    which is the watchdog's point).
+
+class Notifier:
+    """sd_notify(3); every call is a harmless no-op when NOTIFY_SOCKET is not set.
+
+    Through python-systemd's sd_notify where the module is installed (the Pi); the plain
+    datagram protocol only where it is absent (a laptop), or for an `environ` other than the
+    process's own (sd_notify reads the process environment). Either way a failed send is
+    logged once instead of raised: losing one STATUS line must never take the kiosk down (a
+    lost WATCHDOG=1 makes systemd restart us, which is the watchdog's point).
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         raw = env.get("NOTIFY_SOCKET", "")
         self._address = _notify_address(raw) if raw else None
+        self._sd = _sd_notify() if environ is None else None
+        self.backend = "python-systemd" if self._sd is not None else "plain"
         self._watchdog_usec = self._own_watchdog_usec(env)
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()  # the loop thread and the main thread both notify
@@ -65,6 +80,13 @@ class Notifier:
         """Send one raw sd_notify message; True if it was sent."""
         if self._address is None:
             return False
+        if self._sd is not None:
+            sent = bool(self._sd(message))
+            if not sent and not self._warned:
+                self._warned = True
+                log.warning("cannot notify systemd at %r (sd_notify failed)", self._address)
+            return sent
+        # A fresh sendto per message (no connected socket) survives `daemon-reexec`.
         with self._lock:
             try:
                 if self._sock is None:

@@ -10,17 +10,18 @@ from pathlib import Path
 from kiosk.config import Config
 from kiosk.errors import StoreError
 from kiosk.store import crypto
-from kiosk.store.capture_store import CaptureStore, RepairReport
+from kiosk.store.capture_store import INDEX_NAME, CaptureStore, RepairReport
 from kiosk.store.index import CaptureRow
 
-__all__ = ["CaptureRow", "CaptureStore", "RepairReport", "attach_store", "open_store",
-           "resolve_dir", "resolve_public_key"]
+__all__ = ["CaptureRow", "CaptureStore", "RepairReport", "attach_store", "existing_store",
+           "open_store", "resolve_dir", "resolve_public_key"]
 
 log = logging.getLogger(__name__)
 
 SYSTEM_DIR = Path("/var/lib/kiosk")
 EMULATOR_DIR = Path("kiosk-state")
 SYSTEM_PUBLIC_KEY = Path("/etc/kiosk") / crypto.PUBLIC_NAME
+DEV_KEYS = "dev-keys"
 
 
 def resolve_dir(cfg: Config, emulator: bool, environ: Mapping[str, str] | None = None) -> Path:
@@ -38,7 +39,7 @@ def resolve_public_key(cfg: Config, root: Path, emulator: bool) -> Path:
         return Path(cfg.store.public_key)
     if not emulator:
         return SYSTEM_PUBLIC_KEY
-    dev = root / "dev-keys"
+    dev = root / DEV_KEYS
     if not (dev / crypto.PUBLIC_NAME).exists():
         try:
             root.mkdir(parents=True, exist_ok=True, mode=0o700)  # before the key folder does
@@ -54,6 +55,21 @@ def open_store(cfg: Config, emulator: bool) -> CaptureStore:
     store = attach_store(cfg, emulator)
     store.repair()
     return store
+
+
+def existing_store(cfg: Config, emulator: bool) -> CaptureStore:
+    """For maintenance commands (list, show, purge, reconcile): the store that is there, or
+    StoreError. Never creates a folder, an index or a key pair: only the daemon's writer
+    (open_store) makes a store, so a command run in the wrong folder cannot leave one."""
+    root = resolve_dir(cfg, emulator)
+    if not (root / INDEX_NAME).is_file():
+        raise StoreError(f"no capture store in {root}: nothing was ever captured there (wrong "
+                         "folder? set [store] dir, or pass the kiosk's --config)")
+    if cfg.store.public_key:
+        public = Path(cfg.store.public_key)
+    else:
+        public = root / DEV_KEYS / crypto.PUBLIC_NAME if emulator else SYSTEM_PUBLIC_KEY
+    return CaptureStore(root, cfg.store, public)
 
 
 def attach_store(cfg: Config, emulator: bool) -> CaptureStore:

@@ -27,6 +27,7 @@ from kiosk.store.index import PENDING, QUARANTINED, SYNCED, WRITING, CaptureRow,
 log = logging.getLogger(__name__)
 
 SUFFIX = ".bin"
+INDEX_NAME = "index.sqlite3"
 SIDECAR = ".json"
 MB = 2**20
 # The sealed files and their sidecars are readable by the group (the sync service's user is in
@@ -101,7 +102,7 @@ class CaptureStore:
                 self.captures_dir.chmod(SHARED_DIR)
         except OSError as e:
             raise StoreError(f"cannot create the state directory {d}: {e.strerror}") from e
-        self.index = Index(root / "index.sqlite3")
+        self.index = Index(root / INDEX_NAME)
         self.store_id = self.index.store_id
         self._lock_fd: int | None = None
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import StoreError
-from kiosk.store import attach_store, crypto, payload
+from kiosk.store import crypto, existing_store, payload
 from kiosk.store.index import CaptureRow
 
 
@@ -60,7 +60,7 @@ def _emulator(cfg: Config) -> bool:
 
 
 def cmd_list(args: argparse.Namespace, cfg: Config) -> int:
-    store = attach_store(cfg, _emulator(cfg))
+    store = existing_store(cfg, _emulator(cfg))
     try:
         for row in store.index.rows(args.state):
             print(json.dumps(row.to_dict()) if args.json else _line(row))
@@ -70,7 +70,7 @@ def cmd_list(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_show(args: argparse.Namespace, cfg: Config) -> int:
-    store = attach_store(cfg, _emulator(cfg))
+    store = existing_store(cfg, _emulator(cfg))
     try:
         row = store.index.get(args.id)
         if row is None:
@@ -85,7 +85,7 @@ def cmd_show(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
-    store = attach_store(cfg, _emulator(cfg))
+    store = existing_store(cfg, _emulator(cfg))
     try:
         n = store.purge_synced(older_than_s=0)
     finally:
@@ -97,7 +97,7 @@ def cmd_purge(args: argparse.Namespace, cfg: Config) -> int:
 def cmd_reconcile(args: argparse.Namespace, cfg: Config) -> int:
     from kiosk.sync.outbox import sync_dir
 
-    store = attach_store(cfg, _emulator(cfg))
+    store = existing_store(cfg, _emulator(cfg))
     try:
         counts = store.reconcile(sync_dir(cfg))
     finally:

@@ -260,3 +260,18 @@ def test_cli_list_show_purge_and_keys(tmp_path, capsys):
     assert not s.path_of(a).exists() and s.path_of(b).exists()
     s.close()
     assert os.path.exists(tmp_path / "st/index.sqlite3")
+
+
+def test_reading_commands_never_create_a_store_or_keys(tmp_path, monkeypatch, capsys):
+    from kiosk.cli import main
+
+    cfg = tmp_path.parent / f"{tmp_path.name}.toml"  # outside the folder being watched
+    cfg.write_text('hardware = "emulator"\n')  # the store would be ./kiosk-state
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.setenv("KIOSK_CONFIG", str(cfg))
+    for args in (["captures", "list"], ["captures", "show", "0000000001-x"],
+                 ["captures", "purge", "--synced"]):
+        assert main(args) == 1, args
+        assert "no capture store" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no kiosk-state/, no dev-keys/, no index

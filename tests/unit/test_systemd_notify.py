@@ -153,3 +153,29 @@ def test_journal_handler_sends_structured_fields_in_upper_case() -> None:
     assert fields["LOGGER"] == "kiosk.test.journal"
     assert all(k == k.upper() for k in fields), "journald drops lower-case field names"
     assert plain == "plain" and plain_fields["PRIORITY"] == "7" and "STAGE" not in plain_fields
+
+
+def test_python_systemd_is_used_where_it_is_installed(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("systemd.daemon", reason="python-systemd not installed (apt "
+                        "python3-systemd on the Pi; ./run installs it where libsystemd-dev is)")
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        n = Notifier()  # the process environment: sd_notify itself sends
+        assert n.backend == "python-systemd"
+        n.ready()
+        n.status("idle fps=15.0")
+        assert _recv_all(sock) == ["READY=1", "STATUS=idle fps=15.0"]
+    assert Notifier({"NOTIFY_SOCKET": str(path)}).backend == "plain"
+
+
+def test_capture_id_is_a_journal_field_of_its_own() -> None:
+    sent: list[dict] = []
+    handler = JournalFieldsHandler(lambda message, **fields: sent.append(fields))
+    record = logging.LogRecord("kiosk.runtime.writer", logging.INFO, __file__, 1,
+                               "selfie stored as %s", ("0000000001-ab",), None)
+    record.capture_id = "0000000001-ab"
+    handler.emit(record)
+    assert sent[0]["CAPTURE_ID"] == "0000000001-ab"
