@@ -80,6 +80,17 @@ mount_root() {
     cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
 }
 
+# A host behind a TLS-inspecting proxy trusts a local CA; the root must trust it too, or pip
+# cannot reach the package index from inside.
+trust_host_cas() {
+    local certs=(/usr/local/share/ca-certificates/*.crt)
+    [ -e "${certs[0]}" ] || return 0
+    log "trusting the host's local CA certificates inside the root"
+    install -d "$ROOT/usr/local/share/ca-certificates"
+    install -m 0644 "${certs[@]}" "$ROOT/usr/local/share/ca-certificates/"
+    in_root update-ca-certificates >/dev/null
+}
+
 unmount_root() {
     local m
     for m in "${MOUNTED[@]}"; do
@@ -98,8 +109,12 @@ copy_source() {
 }
 
 in_root() {
+    local pass=() v
+    for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+        [ -n "${!v:-}" ] && pass+=("$v=${!v}")
+    done
     chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root LANG=C.UTF-8 "$@"
+        HOME=/root LANG=C.UTF-8 "${pass[@]}" "$@"
 }
 
 main() {
@@ -107,6 +122,7 @@ main() {
     make_root
     trap unmount_root EXIT
     mount_root
+    trust_host_cas
     copy_source
     log "inside the root: $(in_root uname -m), Debian $(in_root cat /etc/debian_version)"
     log "install.sh (no Raspberry Pi archive here: --skip-rpi-packages; no systemd running: --no-start)"

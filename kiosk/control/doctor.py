@@ -72,10 +72,16 @@ def check_config(ctx: Context) -> list[Check]:
     if ctx.config_error:
         return [Check.fail("config", ctx.config_error,
                            "fix the keys named above; `kiosk config validate FILE` rechecks")]
+    # what `kiosk run` would make of it: it never runs on defaults or emulator parts
+    _, problem = config_mod.for_daemon(ctx.config_path, ctx.environ)
     detail = f"{source}; hardware = {ctx.cfg.hardware}"
-    if not ctx.emulator and not where.is_file():
-        return [Check.warn("config", detail, "copy /etc/kiosk/kiosk.toml.example to "
-                           f"{where} and set kiosk_id (sudo ./deploy/install.sh does it)")]
+    if problem:
+        hint = ("copy /etc/kiosk/kiosk.toml.example to /etc/kiosk/kiosk.toml and set kiosk_id "
+                "(sudo ./deploy/install.sh does it)")
+        text = f"{detail}; kiosk run would stay out of service: {problem}"
+        # on a laptop (the emulator) that is expected; on a kiosk it is the fault
+        return [Check.warn("config", text, hint) if ctx.emulator else
+                Check.fail("config", text, hint)]
     return [Check.ok("config", detail)]
 
 

@@ -206,3 +206,14 @@ def test_public_key_check(tmp_path: Path) -> None:
     key.write_bytes(b"k" * 32)
     assert doctor.check_public_key(ctx_for(cfg))[0].level == "ok"
     assert doctor.check_public_key(ctx_for(Config(), emulator=True)) == []
+
+
+def test_doctor_config_says_what_kiosk_run_would_do(tmp_path: Path) -> None:
+    absent = tmp_path / "kiosk.toml"
+    pi = ctx_for(Config(hardware="pi"), config_path=absent)
+    [check] = doctor.check_config(pi)
+    assert check.level == "fail" and "would stay out of service" in check.detail
+    laptop = ctx_for(Config(), config_path=absent, emulator=True)
+    assert doctor.check_config(laptop)[0].level == "warn"
+    absent.write_text('hardware = "pi"\n[camera]\nsource = "picamera2"\n')
+    assert doctor.check_config(pi)[0].level == "ok"
