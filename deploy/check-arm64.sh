@@ -70,6 +70,7 @@ make_root() {
 }
 
 MOUNTED=()
+CPUINFO=""
 mount_root() {
     local d
     for d in proc sys dev dev/pts; do
@@ -78,6 +79,18 @@ mount_root() {
         MOUNTED=("$ROOT/$d" "${MOUNTED[@]}")
     done
     cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    # qemu-user 7.2 shows arm64 programs the host's x86 /proc/cpuinfo; the cpuinfo library in
+    # LiteRT/XNNPACK then finds no ARM core and crashes creating an interpreter. Show it a
+    # Pi 4's Cortex-A72 instead (and emulate that CPU: QEMU_CPU in in_root).
+    local n
+    CPUINFO="$(mktemp)"
+    for ((n = 0; n < $(nproc); n++)); do
+        printf 'processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n' "$n"
+        printf 'CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n'
+        printf 'CPU part\t: 0xd08\nCPU revision\t: 3\n\n'
+    done >"$CPUINFO"
+    mount --bind "$CPUINFO" "$ROOT/proc/cpuinfo"
+    MOUNTED=("$ROOT/proc/cpuinfo" "${MOUNTED[@]}")
 }
 
 # A host behind a TLS-inspecting proxy trusts a local CA; the root must trust it too, or pip
@@ -96,6 +109,7 @@ unmount_root() {
     for m in "${MOUNTED[@]}"; do
         umount "$m" 2>/dev/null || umount -l "$m" || true
     done
+    rm -f "${CPUINFO:-}"
 }
 
 copy_source() {
@@ -114,7 +128,7 @@ in_root() {
         [ -n "${!v:-}" ] && pass+=("$v=${!v}")
     done
     chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root LANG=C.UTF-8 "${pass[@]}" "$@"
+        HOME=/root LANG=C.UTF-8 QEMU_CPU=cortex-a72 "${pass[@]}" "$@"
 }
 
 main() {

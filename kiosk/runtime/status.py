@@ -51,6 +51,7 @@ class StatusPublisher:
         self._facts: dict[str, Any] = {}
         self._notified_at = float("-inf")
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the first snapshot is written at once, not in 5 s
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
         self._warned = False
 
@@ -59,7 +60,10 @@ class StatusPublisher:
 
     def publish(self, snapshot: dict[str, Any], line: str) -> None:
         """Called by the loop thread: one reference swap, plus STATUS= about once a second."""
+        first = not self._latest
         self._latest = snapshot
+        if first:
+            self._wake.set()
         now = self._clock()
         if now - self._notified_at >= NOTIFY_EVERY_S:
             self._notified_at = now
@@ -69,10 +73,10 @@ class StatusPublisher:
         return {**self._latest, **self._facts}
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             self.refresh()
-            if self._stop.wait(self.every_s):
-                return
+            self._wake.wait(self.every_s)
+            self._wake.clear()
 
     def refresh(self) -> None:
         """Gather the slow facts and write the file now."""
@@ -93,6 +97,7 @@ class StatusPublisher:
     def close(self) -> None:
         """Stop the thread and write the last snapshot (a stopped daemon's file goes stale)."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2.0)
         self.refresh()
