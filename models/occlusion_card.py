@@ -41,51 +41,83 @@ def table(split: dict[str, dict[str, dict[str, Any]]], regions: list[str]) -> st
     return "\n".join(rows)
 
 
-def goal_rows(goal: dict[str, Any], clean: dict[str, Any], reported: list[str]) -> str:
+def _rate(t: dict[str, Any]) -> str:
+    return f"{t['k']}/{t['n']} = {_pct(t['rate'])} [{_pct(t['lo'])}, {_pct(t['hi'])}]"
+
+
+def _verdict(t: dict[str, Any], goal: float, at_least: bool = False) -> str:
+    """Met only when the whole 95% interval is on the right side of the goal."""
+    if not t["n"]:
+        return "not measured"
+    sure = t["lo"] >= goal if at_least else t["hi"] <= goal
+    point = t["rate"] >= goal if at_least else t["rate"] <= goal
+    return "yes" if sure else "point estimate only (n too small)" if point else "**no**"
+
+
+def goal_rows(h: dict[str, Any]) -> str:
+    g = h["goals"]
     rows = [
-        ("masks: nose recall", goal["mask_nose"], goal["n_masks"], True),
-        ("masks: mouth recall", goal["mask_mouth"], goal["n_masks"], True),
-        ("sunglasses: left eye recall", goal["sun_left"], goal["n_sun"], True),
-        ("sunglasses: right eye recall", goal["sun_right"], goal["n_sun"], True),
-        ("sunglasses: both eyes named", goal["sun_both"], goal["n_sun"], True),
-        ("sunglasses, unaudited: left eye", goal["sun_left_raw"], goal["n_sun_raw"], True),
-        ("sunglasses, unaudited: right eye", goal["sun_right_raw"], goal["n_sun_raw"], True),
-    ] + [
-        (f"clean faces: false block {r}", clean[r]["false_block"], clean[r]["n_clear"], False)
-        for r in reported
+        ("masks: nose and mouth named", g["masks: nose and mouth named"], 0.95, True),
+        ("sunglasses: both eyes named", g["sunglasses: both eyes named"], 0.95, True),
+        ("clean faces: any region falsely named (overall)", h["overall"], 0.01, False),
+        ("clear glasses: eyes called covered", h["clear_glasses"], 0.05, False),
     ]
+    return "\n".join(
+        f"| {name} | {_rate(t)} | {'>=' if up else '<='} {_pct(goal)} | {_verdict(t, goal, up)} |"
+        for name, t, goal, up in rows
+    )
+
+
+def subgroup_rows(h: dict[str, Any], goal: float = 0.02) -> str:
     out = []
-    for name, v, n, is_recall in rows:
-        met = v >= 0.95 if is_recall else v <= 0.02
-        out.append(f"| {name} | {_pct(v)} (n={n}) | {'yes' if met else 'no'} |")
+    for name, t in h["groups"].items():
+        found = h["found"].get(name)
+        seen = f"{found['k']}/{found['n']}" if found else "–"
+        who = "person" if t["units"] == 1 else "people"
+        people = f" ({t['units']} {who})" if t["units"] else ""
+        out.append(f"| {name}{people} | {seen} | {_rate(t)} | {_verdict(t, goal)} |")
     return "\n".join(out)
+
+
+def plain_rows(section: dict[str, Any]) -> str:
+    return "\n".join(f"| {name} | {_rate(t)} |" for name, t in section.items())
 
 
 def render(
     report: dict[str, Any], regions: list[str], reported: list[str], args: dict[str, Any]
 ) -> str:
     thr = report["threshold"]
+    h = report["heldout"]
     counts = report["counts"]
     count_rows = "\n".join(
         f"| {SOURCES.get(s, s)} | {counts.get(f'{s}/train', 0)} | {counts.get(f'{s}/val', 0)} | "
         f"{counts.get(f'{s}/test', 0)} |"
         for s in SOURCES
     )
-    clean = report["clean_test"]
-    goal = report["goals"]
-    single = report["single_pass"]
-    sg, sc = single["goals"], single["clean_test"]
-    single_text = (
-        f"mask nose/mouth {_pct(sg['mask_nose'])}/{_pct(sg['mask_mouth'])}, sunglasses "
-        f"left/right {_pct(sg['sun_left'])}/{_pct(sg['sun_right'])}, clean false block "
-        + "/".join(_pct(sc[r]["false_block"]) for r in reported)
-        + f" ({', '.join(reported)})"
-    )
+    thresholds = ", ".join(f"{r} {t}" for r, t in report["thresholds"].items())
+    failing = [n for n, t in h["groups"].items() if t["n"] and t["rate"] > 0.02]
+    unproven = [n for n, t in h["groups"].items() if t["n"] and t["rate"] <= 0.02 < t["hi"]]
+    g = h["goals"]
+    zju = h["zju_clips"]
     return f"""# Region occlusion model (`occlusion_regions.tflite`)
 
 Says, for each named region of the face, how likely it is **blocked** (subject's point of view:
-`left_eye` is the person's own left eye). Written by `models/train_occlusion.py`; every number
-below was measured by that recipe on **real held-out images** (test split), never on generated ones.
+`left_eye` is the person's own left eye). Written by `models/train_occlusion.py` from its own
+measurements; nothing below is typed by hand.
+
+## Which numbers are held-out and which are in-sample
+
+- **Held-out** (scored once, after every choice was made): the test splits of the training
+  collections and five sets the model never trained on (UTKFace, MeGlass, UCI-OFD, ZJU
+  eyeblink clips; NUAA test subjects are people never trained on). The test splits were drawn
+  from images that the *previous* recipe used for training, because that recipe tuned its
+  hyperparameters and audited labels on its own test split; that old test split is training
+  data now. Masks and sunglasses have no real source other than their training collections:
+  their test images are other source groups (masks) and other scrape folders (sunglasses) of
+  the same collections.
+- **In-sample**: the validation split. The per-region thresholds are chosen on it, and the
+  hard-negative mining and label audits use training (mining) and training + validation
+  (audits) images only. Validation numbers are shown only to explain the thresholds.
 
 ## Model
 
@@ -98,21 +130,106 @@ below was measured by that recipe on **real held-out images** (test split), neve
   Large faces are cut at a multiple of the size and area-averaged down
   (`kiosk.vision.regions.face_crop`, used by the recipe too), so glasses frames and hair
   do not alias. The eyes share weights through mirroring: every training crop is flipped at
-  random with the left/right labels swapped.
+  random with the left/right labels swapped; at run time each crop is scored as is and
+  mirrored and the two are averaged.
 - Size **{report["size_bytes"]:,} bytes**. Latency per face: **{report["latency_ms"]:.3f} ms** for
   `RegionModel.predict_crop` (quantise, two invokes, average), {report["invoke_ms"]:.3f} ms per
-  single invoke (LiteRT {args["runtime"]}, 1 thread, {report["machine"]}), measured by the recipe.
-- Each crop is scored twice, as is and mirrored (eye outputs swapped back), and averaged.
-  Single pass instead, at its own validation threshold {single["threshold"]}: {single_text}.
+  single invoke (LiteRT {args["runtime"]}, 1 thread, {report["machine"]}, a shared machine),
+  measured by the recipe; `kiosk bench` gives the per-frame figure of the whole pipeline.
 - Reported regions (what `RegionModel.predict` returns): `{", ".join(reported)}`. The
-  `forehead` and `chin` heads are trained and kept in the file but not reported: there are no
-  real images with a labelled blocked forehead or chin, so their recall cannot be measured on
-  real data (their false-block rates on clear faces are in the tables). A mask is named by
-  nose + mouth anyway.
-- Operating point: p(blocked) >= **{thr}** names a region (`occlusion.threshold`). Chosen on
-  the validation split as the lowest threshold at which every reported region's false-block
-  rate is <= {100 * args["max_false_block"]:.1f}% on clean validation faces; the session then
-  averages p over {args["window_s"]} s before naming anything.
+  `forehead` and `chin` heads are trained (on generated occluders and synthetic
+  MaskedFace-Net masks) and kept in the file but **not reported**: no real image here has a
+  labelled blocked forehead or chin (real mask photos leave the chin unlabelled, hats and
+  bangs are not occlusion labels), so their recall on real faces cannot be measured. For the
+  record, the chin head fires on {_pct(report["mask_chin_named"])} of the real mask test faces.
+- **Operating point.** Thresholds per region, chosen on validation faces: {thresholds}.
+  Rule: the same false-block budget for every region, the largest budget that keeps the share
+  of clean validation faces with *any* region named within {_pct(args["max_false_block"])}
+  (in-sample: {_pct(report["val_any"])}), never below {args["threshold_floor"]}. The model's
+  outputs are rescaled per region (`thresholds` in the manifest) so that every region is named
+  at the common operating point **{thr}** (config `occlusion.threshold`); the session averages
+  p over {args["window_s"]} s before naming anything.
+
+## Goals on held-out data, counted over every image
+
+Every photo goes through the kiosk's vision stack (`kiosk.vision.stack.build`: the face
+detector(s) on main, then this model); a face the kiosk does not find counts as a miss.
+Rates with their 95% Wilson interval; a goal counts as met only when the whole interval is
+on the right side of it.
+
+| goal | measured | goal | met |
+|---|---|---|---|
+{goal_rows(h)}
+
+- Masks: face found on {_rate(g["masks: face found"])} of the mask test photos; given a face,
+  nose {_rate(g["masks: nose named"])}, mouth {_rate(g["masks: mouth named"])} (over all
+  photos). Eyes named as well on {_rate(g["masks: eyes named too"])}.
+- Sunglasses: face found on {_rate(g["sunglasses: face found"])}; at least one eye named on
+  {_rate(g["sunglasses: an eye named"])}. The test folders are web-scraped selfies and were
+  not looked at: some show no face, several faces, cartoons or no sunglasses on the largest
+  face, and all of them count. Nose or mouth named too on
+  {_rate(g["sunglasses: nose or mouth named too"])} (hands, drinks and scarves are in those
+  selfies; not checked).
+- Clear glasses = ZJU clips with thin or black-framed glasses (an eye named at any moment of
+  the ~5 s clip, smoothed as the session does), MeGlass black-framed glasses photos and NUAA
+  test frames with glasses: {h["clear_glasses"]["units"]} people.
+
+## False blocks per subgroup (held-out clean faces)
+
+A clean face is falsely blocked when any reported region is named. "found" = faces the
+kiosk's detector found; only found faces can be falsely blocked. CelebA test = images 1-800
+(never trained on; the subset has no identities, so the same person may also appear in
+training). CelebA `Eyeglasses` mixes clear glasses and sunglasses and test images may not be
+audited, so that row judges nose and mouth only. UTKFace has 20 photos per race and gender.
+
+Goal: <= 2% in every subgroup. "point estimate only" means the measured rate is within 2% but
+the 95% interval reaches above it: **a subgroup of a few dozen faces cannot show a 2% rate**
+(with 0 false blocks in n faces the upper bound is about 3.7/n).
+
+| subgroup | found | falsely blocked [95% CI] | <= 2%? |
+|---|---|---|---|
+{subgroup_rows(h)}
+
+Over every held-out clean still (every row above that is not a subset of another):
+{_rate(h["overall"])}. Per region: {", ".join(f"{r} {_pct(t['rate'])} (n={t['n']})"
+                                            for r, t in h["regions"].items())}.
+
+Subgroups above 2%: {", ".join(failing) or "none"}.
+Within 2% but not shown to be (interval above 2%): {", ".join(unproven) or "none"}.
+
+## Video clips and occluded faces (held-out)
+
+ZJU eyeblink clips (20 people, about 5 s each, 320x240), played through the session's
+`OcclusionCheck` ({args["window_s"]} s window): clips in which any region was named at any
+moment, and smoothed per-frame false blocks.
+
+| condition | clips with a region named | frames falsely blocked |
+|---|---|---|
+""" + "\n".join(
+        f"| {c} | {_rate(zju[c])} | {_rate(h['zju_frames'][c])} |"
+        for c in ("FNN", "FTN", "FBN", "UNN") if c in zju
+    ) + f"""
+
+(FNN frontal without glasses, FTN thin glasses, FBN black-framed glasses, UNN camera looking up.)
+
+UCI-OFD group photos (each annotated face cut out with its surroundings; `occ_level` from the
+annotations: 0 visible, 1 occluded, 2 an inner part covered by something other than glasses,
+mostly hands). "A region named" counts over all faces of that level: a missed face names
+nothing. There are no per-region labels, so this is not a recall of a named region.
+
+| UCI-OFD | rate |
+|---|---|
+{plain_rows(h["uci"])}
+
+## Crop-level results per source (faces found by the training detector)
+
+Test split (held-out):
+
+{table(report["test"], regions)}
+
+Validation split (in-sample: the thresholds were chosen on it):
+
+{table(report["val"], regions)}
 
 ## Data and splits
 
@@ -127,61 +244,51 @@ by the loss and by the evaluation). Splits (no group in two splits):
 
 - masks: split by source group from the file name (celebrity name of video frames, weibo
   user id, `Screenshot_`/`OIP_`/... prefix, or blocks of 50 consecutive numbers), hashed.
-- sunglasses: by source folder (`selfies_3`, `selfies_7` test; `selfies_5` val).
-- NUAA: by subject (0004, 0007 test; 0001 val). CelebA: by index block (1901+ test,
-  1501-1900 val; this subset has no identities, so a person may recur across splits).
+- sunglasses: by source folder (`selfies_2`, `selfies_4` test; `selfies_5` validation).
+- NUAA: by subject (0003, 0006, 0009 test; 0001, 0008 validation).
+- CelebA: by index block (1-800 test, 801-1100 validation).
+- Label audits (training and validation images only): 22 sunglasses training photos whose
+  largest face wears no sunglasses get unknown eyes; the 98 training/validation CelebA photos
+  with `Eyeglasses` were viewed and labelled sunglasses (eyes blocked), clear glasses (eyes
+  clear) or unsure (unknown) (`occlusion_data.CELEBA_SUNGLASSES` / `CELEBA_CLEAR_GLASSES`).
 - Generated occluders are pasted only onto **training** faces, with textures cut only from
   training photos.
 
-## Occluder generator (`models/occlusion_synth.py`)
+## Training
 
-Pastes one or two occluders onto a clean real training face and labels each region by the
-fraction of its `REGION_BOXES` box covered (measured through the same crop function):
-blocked if >= {args["blocked_at"]}, clear if < {args["clear_below"]}, unknown in between; a
-region the occluder misses keeps its real label. Occluders: hand silhouettes (palm, 3-4
-fingers, thumb; the face's own skin colour or another tone), phones, paper/cards with text
-lines, bottles, scarves pulled up from below, hair strands, hats/caps (mostly above the eyes),
-face masks of any colour/print and height, sunglasses (dark or mirrored, sometimes one lens
-only), single dark lenses / eye patches, random blobs, and shapes cut from other real photos;
-plus **clear glasses** (frame only, eyes stay clear) as hard negatives. Blended with feathered
-edges, a soft contact shadow, the photo's brightness and focus blur. Every crop (real or
-generated) also gets keypoint jitter (detector noise), mirroring, exposure/colour/grey, blur,
-low resolution and noise. {args["synth_share"]:.1f} generated samples per real one per epoch.
-
-## Results on real held-out images (test split, threshold {thr})
-
-Goals: masks → nose and mouth recall >= 95%; sunglasses → both eyes >= 95%; false block on
-clean faces <= 2% per region.
-
-| goal | measured | met |
-|---|---|---|
-{goal_rows(goal, clean, reported)}
-
-Sunglasses rows use the audited labels: {goal["n_sun_raw"] - goal["n_sun"]} of the
-{goal["n_sun_raw"]} test photos show no sunglasses on the largest detected face (another person,
-clear glasses, no face) and are left out (list in `occlusion_data.AUDIT_NO_SUNGLASSES`;
-found by viewing every test crop after the first training run). The unaudited rows count
-them as misses.
-
-"Clean faces" = CelebA + without_mask + NUAA test images whose label for that region is clear.
-
-Per source, test split:
-
-{table(report["test"], regions)}
-
-Per source, validation split (used to choose the threshold):
-
-{table(report["val"], regions)}
-
-On the sunglasses test images, `mouth`/`chin` "false blocks" include real hands, drinks and
-scarves in those selfies: that set is not checked to be clear below the eyes.
-
-Training time: {report["train_minutes"]:.1f} min on {args["threads"]} CPU threads
-(seed {args["seed"]}).
+- Clean training faces that look a bit like an occlusion (CelebA beard, goatee, moustache,
+  stubble, sideburns, glasses, hat, bushy eyebrows, pale skin) are seen three times per epoch.
+- Hard-negative mining: from epoch {args["mine_from"]} on, every 4 epochs, the training faces
+  on which the model names a region labelled clear with p >= {args["mine_p"]} are seen three
+  times per epoch too (training images only).
+- Occluder generator (`models/occlusion_synth.py`): pastes one or two occluders onto a clean
+  real training face and labels each region by the fraction of its `REGION_BOXES` box covered
+  (measured through the same crop function): blocked if >= {args["blocked_at"]}, clear if <
+  {args["clear_below"]}, unknown in between; a region the occluder misses keeps its real label.
+  Occluders: hand silhouettes, phones, paper/cards, bottles, scarves, hair strands, hats, face
+  masks of any colour and height, sunglasses (sometimes one lens), single dark lenses, blobs,
+  shapes cut from other real photos; plus **clear glasses** from thin metal to thick dark
+  frames, sometimes with glare, always labelled clear (a frame is not an occluder).
+  {args["synth_share"]:.1f} generated samples per real one per epoch.
+- Every crop also gets keypoint jitter (detector noise), mirroring, exposure, colour, grey,
+  dim light (gamma), blur, low resolution and noise.
+- {args["epochs"]} epochs, {report["train_minutes"]:.1f} min on {args["threads"]} CPU threads of
+  a shared machine (seed {args["seed"]}).
 
 ## Weaknesses
 
-{report["weaknesses"]}
+- Real blocked examples exist only for masks and sunglasses. Hands, phones, hair, scarves and
+  single-eye occlusions are learnt from generated occluders only; their per-region recall on
+  real photos is unmeasured (UCI-OFD above says how often *something* is named).
+- Labels of the real sets are per image, not per region: a mask photo is assumed to have nose
+  and mouth covered (masks worn under the nose count as misses), a sunglasses photo both eyes.
+- The masks set is dominated by East-Asian faces, the sunglasses set by young women's
+  selfies; UTKFace is only 20 photos per race and gender. Small subgroups cannot show the 2%
+  goal (see the intervals).
+- Source bias: with_mask and without_mask come from different collections (crop style,
+  resolution); splitting by source group limits but does not remove it.
+- Thresholds are chosen on single photos; the session's 0.5 s window averages frames, which
+  lowers per-frame noise (see the ZJU rows) but was not used to set them.
 
 ## Licence of the training data
 

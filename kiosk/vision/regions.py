@@ -61,6 +61,13 @@ class RegionModel:
                       else i for i, r in enumerate(self.outputs)]
         # the operating point measured by the training recipe; config may override it
         self.threshold = float(model.spec.extra.get("threshold", 0.5))
+        # each head's own validated threshold, rescaled onto the common operating point
+        at = model.spec.extra.get("thresholds", {})
+        if not isinstance(at, dict) or any(r not in names or not 0 < float(t) < 1
+                                           for r, t in at.items()):
+            raise ModelError(f"model '{model.spec.name}': manifest 'thresholds' must map "
+                             "region names to numbers in (0, 1)")
+        self.head_thresholds = np.array([float(at.get(r, self.threshold)) for r in names])
 
     @classmethod
     def from_specs(
@@ -80,6 +87,11 @@ class RegionModel:
     def predict_all(self, face_crop: np.ndarray) -> dict[str, float]:
         """Every head, including the ones not reported (for analysis and the golden test).
 
+        The recipe validates a threshold per region (manifest `thresholds`); each head's
+        output is rescaled so that its threshold lands on the common operating point
+        `threshold` (= config `occlusion.threshold`), which the session's smoothing compares
+        against. A head without its own threshold is left as it is.
+
         The crop and its mirror image are both scored and averaged (left/right swapped back):
         on held-out images this gave 1-2 points more recall at about the same false-block
         rate (models/occlusion.md), and it makes the two eyes' verdicts symmetric; it costs
@@ -87,12 +99,19 @@ class RegionModel:
         x = face_crop.astype(np.float32)
         direct = self.model.run(x[None])[0].reshape(-1)
         mirrored = self.model.run(np.ascontiguousarray(x[:, ::-1])[None])[0].reshape(-1)
-        out = (direct + mirrored[self._swap]) / 2
-        return {r: float(np.clip(p, 0.0, 1.0)) for r, p in zip(self.outputs, out, strict=True)}
+        out = rescale(np.clip((direct + mirrored[self._swap]) / 2, 0.0, 1.0),
+                      self.head_thresholds, self.threshold)
+        return {r: float(p) for r, p in zip(self.outputs, out, strict=True)}
 
     def predict(self, image: np.ndarray, face: Face) -> dict[str, float]:
         """p(blocked) per region of `face` in an RGB uint8 frame."""
         return self.predict_crop(face_crop(image, face))
+
+
+def rescale(p: np.ndarray, at: np.ndarray, to: float) -> np.ndarray:
+    """Monotone piecewise-linear map of [0, 1] onto itself sending `at` to `to` (per head):
+    a region whose validated threshold is `at` is then named at the common `to`."""
+    return np.where(p < at, p * to / at, to + (p - at) * (1 - to) / (1 - at))
 
 
 def _mirror_name(region: str) -> str:

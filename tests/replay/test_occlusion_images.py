@@ -1,8 +1,10 @@
 """Region model + OCCLUSION logic on real held-out dataset photos: masks name nose and mouth,
-sunglasses name both eyes, clean live faces pass. Images come from the recipe's test split."""
+sunglasses name both eyes, clean live faces pass. Images come from the recipe's test split
+(its own split rules, so the test follows them when they change)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,10 @@ from kiosk.session.occlusion import OcclusionCheck, prompt
 from kiosk.vision.detector import FaceDetector
 from kiosk.vision.manifest import load_manifest
 from kiosk.vision.regions import RegionModel
-from tests.conftest import read_rgb
+from tests.conftest import MODELS, read_rgb
+
+sys.path.insert(0, str(MODELS))
+import occlusion_data  # noqa: E402  (the recipe's split rules: models/ is not a package)
 
 pytestmark = [pytest.mark.replay, pytest.mark.dataset]
 
@@ -23,6 +28,11 @@ N = 24  # images per set: enough for a rate, a few seconds to run
 @pytest.fixture(scope="module")
 def regions(models_dir: Path) -> RegionModel:
     return RegionModel.from_specs(load_manifest(models_dir), models_dir)
+
+
+def test_split(datasets: Path, source: str, group: str | None = None) -> list[Path]:
+    return [it.path for it in occlusion_data.list_items(datasets)
+            if it.split == "test" and it.source == source and group in (None, it.group)]
 
 
 def spread(paths: list[Path], n: int = N) -> list[Path]:
@@ -50,9 +60,7 @@ def verdicts(paths: list[Path], detector: FaceDetector, regions: RegionModel) ->
 def test_masked_faces_name_nose_and_mouth(
     datasets: Path, detector: FaceDetector, regions: RegionModel
 ) -> None:
-    # celebrity-name groups and `Screenshot_` files are in the recipe's test split
-    folder = datasets / "occlusion" / "masks" / "with_mask"
-    paths = spread(list(folder.glob("Screenshot_*.jpg")))
+    paths = spread(test_split(datasets, "masks_with"))
     named = verdicts(paths, detector, regions)
     assert len(named) >= N * 0.8
     hits = [{"nose", "mouth"} <= set(parts) for parts in named]
@@ -65,9 +73,7 @@ def test_masked_faces_name_nose_and_mouth(
 def test_sunglasses_name_both_eyes(
     datasets: Path, detector: FaceDetector, regions: RegionModel
 ) -> None:
-    paths = spread(
-        list((datasets / "occlusion" / "sunglasses" / "images" / "selfies_7").glob("*.jpg"))
-    )
+    paths = spread(test_split(datasets, "sunglasses"))
     named = verdicts(paths, detector, regions)
     assert len(named) >= N * 0.8
     both = [{"left_eye", "right_eye"} <= set(parts) for parts in named]
@@ -77,11 +83,9 @@ def test_sunglasses_name_both_eyes(
 def test_clean_live_faces_pass(
     datasets: Path, detector: FaceDetector, regions: RegionModel
 ) -> None:
-    # NUAA subjects 0004 and 0007 are test subjects; some frames show clear glasses
-    folder = datasets / "spoof" / "nuaa" / "ClientRaw"
-    paths = spread(list((folder / "0004").glob("*.jpg")), 4 * N)
-    paths += spread(list((folder / "0007").glob("*.jpg")), 4 * N)
+    # NUAA test subjects: 0006 wears clear glasses, 0003 and 0009 do not
+    paths = [p for subject in ("0003", "0006", "0009")
+             for p in spread(test_split(datasets, "nuaa", subject), 3 * N)]
     named = verdicts(paths, detector, regions)
     assert len(named) == len(paths)
-    # the recipe measured 1-2% per-frame eye false blocks on these subjects (thick frames)
     assert np.mean([parts == [] for parts in named]) >= 0.95, named

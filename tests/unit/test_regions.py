@@ -14,7 +14,7 @@ from kiosk.domain import Face
 from kiosk.errors import ModelError
 from kiosk.vision.detector import FaceDetector
 from kiosk.vision.manifest import load_manifest
-from kiosk.vision.regions import MODEL_NAME, RegionModel, face_crop
+from kiosk.vision.regions import MODEL_NAME, RegionModel, face_crop, rescale
 from kiosk.vision.runtime import TFLiteModel
 
 pytestmark = pytest.mark.unit
@@ -127,6 +127,28 @@ def test_manifest_must_name_the_regions(models_dir: Path) -> None:
     bad = replace(spec, extra={k: v for k, v in spec.extra.items() if k != "regions"})
     with pytest.raises(ModelError, match="regions"):
         RegionModel(TFLiteModel(bad, models_dir))
+
+
+def test_each_region_is_named_at_its_own_validated_threshold(regions: RegionModel) -> None:
+    at = regions.head_thresholds
+    to = regions.threshold
+    # every reported region has its own threshold from the recipe's validation split
+    spec = regions.model.spec.extra["thresholds"]
+    assert set(regions.regions) <= set(spec)
+    assert rescale(at, at, to) == pytest.approx(np.full(len(at), to))
+    assert rescale(at - 1e-3, at, to).max() < to <= rescale(at + 1e-3, at, to).min()
+    grid = np.linspace(0, 1, 101)[:, None]
+    mapped = rescale(grid, at, to)
+    assert mapped[0] == pytest.approx(np.zeros(len(at))) and mapped[-1] == pytest.approx(1.0)
+    assert (np.diff(mapped, axis=0) >= 0).all()  # monotone: the ranking of faces is kept
+
+
+@pytest.mark.parametrize("bad", [{"left_eye": 1.5}, {"elbow": 0.5}, [0.4]])
+def test_manifest_thresholds_are_checked(models_dir: Path, bad: object) -> None:
+    spec = load_manifest(models_dir)[MODEL_NAME]
+    broken = replace(spec, extra={**spec.extra, "thresholds": bad})
+    with pytest.raises(ModelError, match="thresholds"):
+        RegionModel(TFLiteModel(broken, models_dir))
 
 
 def test_missing_entry_is_a_clear_error(models_dir: Path) -> None:
