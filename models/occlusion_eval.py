@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "models"))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import occlusion_data as od  # noqa: E402
+import zju  # noqa: E402
 
 from kiosk.domain import Face, Frame  # noqa: E402
 from kiosk.session.occlusion import OcclusionCheck  # noqa: E402
@@ -228,26 +229,6 @@ def _inside(face: Face, box: tuple[float, float, float, float]) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def zju_clips(root: Path) -> Iterator[tuple[str, str, str, Iterator[Frame]]]:
-    folder = root / "clips" / "zju-eyeblink"
-    with open(folder / "index.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    for row in rows:
-        def frames(path: Path = folder / row["video"]) -> Iterator[Frame]:
-            cap = cv2.VideoCapture(str(path))
-            fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-            i = 0
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                yield Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), i / fps, i)
-                i += 1
-            cap.release()
-
-        yield row["subject"], row["condition"], row["glasses"], frames()
-
-
 # --- evaluation ------------------------------------------------------------------------------
 
 
@@ -316,11 +297,13 @@ def evaluate(root: Path, pipeline: Pipeline, threshold: float,
     progress("ZJU clips")
     clips: dict[str, Tally] = defaultdict(Tally)
     frames_fb: dict[str, Tally] = defaultdict(Tally)
-    for subject, condition, _, frames in zju_clips(root):
+    for clip in zju.load_clips(root):
+        subject, condition = clip.person, clip.condition
         check = OcclusionCheck(duration_s=1e9, threshold=threshold, window_s=WINDOW_S)
         ever: set[str] = set()
         pipeline.reset()
-        for frame in frames:
+        for i, image in enumerate(zju.frames(clip)):
+            frame = Frame(image, i / clip.fps, i)
             obs = pipeline.process(frame)
             check.update(frame.t, obs.regions if obs.face is not None else None)
             now = set(check.blocked_parts)
