@@ -120,7 +120,7 @@ class Scorer:
             framed = image if not pad else cv2.copyMakeBorder(
                 image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
             self.pipeline.reset()
-            obs = self.pipeline.process(Frame(framed, 0.0, 0))
+            obs = self.pipeline.process(Frame(framed, 0.0, 0), attack=False)
             if obs.face is not None and obs.regions is not None:
                 f = obs.face
                 face = Face(box=(f.box[0] - pad, f.box[1] - pad, f.box[2], f.box[3]),
@@ -304,7 +304,7 @@ def evaluate(root: Path, pipeline: Pipeline, threshold: float,
         pipeline.reset()
         for i, image in enumerate(zju.frames(clip)):
             frame = Frame(image, i / clip.fps, i)
-            obs = pipeline.process(frame)
+            obs = pipeline.process(frame, attack=False)
             check.update(frame.t, obs.regions if obs.face is not None else None)
             now = set(check.blocked_parts)
             ever |= now
