@@ -149,6 +149,12 @@ measurements; nothing below is typed by hand.
   outputs are rescaled per region (`thresholds` in the manifest) so that every region is named
   at the common operating point **{thr}** (config `occlusion.threshold`); the session averages
   p over {args["window_s"]} s before naming anything.
+- The rule was revised once *after* the held-out numbers had been seen: it first counted
+  false blocks on every validation photo, including the eyes of mask photos and the mouths of
+  sunglasses selfies, which are not known to be clear. It now counts the clean sources only,
+  as the goals do. The first rule put the eye threshold much higher (fewer false blocks and
+  less sunglasses recall on held-out faces). So the held-out numbers below have been looked
+  at once before this final choice.
 
 ## Goals on held-out data, counted over every image
 
