@@ -155,14 +155,11 @@ def run(cfg: Config, *, emulator: bool, headless: bool = False,
     stats = LoopStats()
     kiosk = build(cfg, emulator=emulator, headless=headless, screenshots=screenshots,
                   notify=notifier.status, loop_stats=stats, fault=fault)
-    stall_after = float(os.environ.get("KIOSK_TEST_STALL_AFTER_S", "0") or 0)
     started = time.monotonic()
     ready = False
 
     def iteration(now: float) -> bool:
         nonlocal ready
-        if stall_after and now - started > stall_after:
-            stop.wait()  # test hook: a stalled loop must stop feeding the watchdog
         healthy = kiosk.iteration(now)
         if not ready:
             # after the first iteration: the camera has been opened (or its fault is on

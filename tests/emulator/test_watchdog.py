@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.hil.harness import Daemon, kiosk_config, make_clip
+from tests.hil.harness import ROOT, Daemon, kiosk_config, make_clip
 
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(180)]
 
@@ -61,9 +62,39 @@ def test_ready_periodic_watchdog_status_and_clean_stop(make_daemon: Callable[...
     assert "Traceback" not in output, output[-3000:]
 
 
-def test_stalled_loop_stops_the_watchdog_pings(make_daemon: Callable[..., Daemon]) -> None:
+# Loaded by the daemon's Python at start-up (sitecustomize): from `stall_after` seconds after
+# the first iteration on, each iteration blocks until the loop is told to stop, like a loop
+# stuck in a driver call. The product has no test hook for this.
+STALL_HOOK = """
+import time
+import kiosk.loop as loop
+
+_init = loop.FixedRateLoop.__init__
+
+
+def _stalling_init(self, period, iteration, *args, **kwargs):
+    first = []
+
+    def stalling(now):
+        first.append(now)
+        if now - first[0] > {stall_after}:
+            self.stop.wait()
+        return iteration(now)
+
+    _init(self, period, stalling, *args, **kwargs)
+
+
+loop.FixedRateLoop.__init__ = _stalling_init
+"""
+
+
+def test_stalled_loop_stops_the_watchdog_pings(make_daemon: Callable[..., Daemon],
+                                               tmp_path: Path) -> None:
     stall_after = 1.5
-    daemon = make_daemon(KIOSK_TEST_STALL_AFTER_S=str(stall_after))
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(STALL_HOOK.format(stall_after=stall_after))
+    daemon = make_daemon(PYTHONPATH=os.pathsep.join([str(hooks), str(ROOT)]))
     ready = _wait_ready(daemon)
     quiet_from = ready + stall_after + 0.5  # the loop is certainly stuck by then
     time.sleep(max(0.0, quiet_from + 2 * WATCHDOG_S - time.monotonic()))
