@@ -92,6 +92,10 @@ def render_status(snap: Mapping[str, Any]) -> str:
         fault = snap.get("fault") or ""
         row("stage", f"{snap['stage']}" + (f"  (out of service: {fault})" if fault else ""),
             "stage", "fault")
+    if "healthy" in snap:
+        problem = snap.get("problem") or ""
+        row("health", "ok" if snap["healthy"] else f"UNHEALTHY: {problem} (the watchdog is "
+            "not fed; systemd restarts the service if this lasts)", "healthy", "problem")
     if has("uptime_s"):
         row("uptime", _duration(float(snap["uptime_s"])), "uptime_s")
     if has("fps"):

@@ -68,6 +68,9 @@ def test_status_text_covers_the_snapshot() -> None:
     assert "oldest pending 2m 5s; 1 quarantined; last error: connection refused" in text
     faulty = report.render_status({"stage": "fault", "fault": "model 'eye_state' is missing"})
     assert "out of service: model 'eye_state' is missing" in faulty
+    health = report.render_status({"healthy": False, "problem": "ZeroDivisionError: x"})
+    assert health.startswith("health  UNHEALTHY: ZeroDivisionError: x")
+    assert report.render_status({"healthy": True, "problem": ""}) == "health  ok"
 
 
 def test_complete_status_fills_clock_and_disk(tmp_path: Path) -> None:
