@@ -103,8 +103,10 @@ class Kiosk:
                                 obs.face if obs is not None else None)
         except Exception as e:  # noqa: BLE001 - logged, reported, and it starves the watchdog
             error = f"{type(e).__name__}: {e}"
-            log.exception("loop iteration failed in stage %s", self.session.stage,
-                          extra={"stage": str(self.session.stage), "reason": "iteration_error"})
+            if error != self.problem:  # once per new error, not 15 tracebacks a second
+                log.exception("loop iteration failed in stage %s", self.session.stage,
+                              extra={"stage": str(self.session.stage),
+                                     "reason": "iteration_error"})
         stuck = self.writer.stuck(now) if self.writer is not None else ""
         if stuck and stuck != self.problem:
             log.error("unhealthy: %s", stuck, extra={"reason": "writer_stuck"})
