@@ -21,7 +21,7 @@ from kiosk.vision import stack
 from kiosk.vision.runtime import runtime_info
 
 WARMUP = 10
-DEMO_FACE_S = 6.0  # the demo clip's person is centred from here (kiosk.demo.PATH)
+DEMO_FACE_S = 6.0  # the demo's first visitor is in the oval from here (kiosk.demo.GUIDED)
 
 
 def process_age_s() -> float:

