@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("replay", help="whole session over a recorded clip, simulated clock")
     s.add_argument("path", type=Path, metavar="PATH",
-                   help="video, folder of frames, or 'demo' (the emulator's demo, its seed)")
+                   help="video, folder of frames, 'demo' (the emulator's demo, its seed) or "
+                        "'demo-attack' (the demo's second visitor, a tablet)")
     s.add_argument("--fps", type=float, default=None,
                    help="frame rate of a directory of frames (default 15; videos use their own)")
     s.add_argument("--seed", type=int, default=None,
