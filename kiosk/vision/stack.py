@@ -16,6 +16,7 @@ from kiosk.vision.runtime import TFLiteModel
 log = logging.getLogger(__name__)
 
 EYE_MODEL = "eye_state"
+FALLBACK_MODEL = "face_detector_yunet"
 REGION_PREFIX = "occlusion"
 ATTACK_MODEL = "presentation_attack"
 
@@ -53,6 +54,23 @@ def build(cfg: Config) -> VisionStack:
     det = stack.pipeline.detector.model
     stack.versions["face_detector"] = det.spec.sha256[:12]
     stack.sizes["face_detector"] = det.path.stat().st_size
+
+    if FALLBACK_MODEL not in specs:
+        # without it the kiosk is silent on faces covered past BlazeFace's reach
+        stack.missing.append(f"model '{FALLBACK_MODEL}' is missing from {folder}/manifest.toml")
+    else:
+        try:
+            from kiosk.vision.fallback import Fallback
+            from kiosk.vision.yunet import YuNet
+
+            spec = specs[FALLBACK_MODEL]
+            yunet = YuNet(spec, folder, min_score=float(spec.extra.get("min_score", 0.6)),
+                          threads=threads)
+            stack.pipeline.fallback = Fallback(yunet)
+            stack.versions[spec.name] = spec.sha256[:12]
+            stack.sizes[spec.name] = yunet.path.stat().st_size
+        except ModelError as e:
+            stack.missing.append(str(e))
 
     if EYE_MODEL not in specs:
         stack.missing.append(f"model '{EYE_MODEL}' is missing from {folder}/manifest.toml")

@@ -29,7 +29,8 @@ def test_one_object_per_image_with_exactly_the_contract_keys():
     assert set(astronaut) == KEYS and set(nonface) == KEYS
     assert astronaut["frame"] == 0 and astronaut["t"] == 0 and astronaut["faces"] == 1
     face = astronaut["face"]
-    assert set(face) == {"box", "score", "keypoints"} and len(face["box"]) == 4
+    assert set(face) == {"box", "score", "keypoints", "detector"} and len(face["box"]) == 4
+    assert face["detector"] == "blazeface"
     assert set(face["keypoints"]) == KEYPOINTS
     assert face["keypoints"]["left_eye"][0] > face["keypoints"]["right_eye"][0]
     assert set(astronaut["eyes"]) == {"left", "right"}

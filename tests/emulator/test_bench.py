@@ -31,13 +31,19 @@ def test_pipeline_bench_has_the_documented_keys(tmp_path):
     assert {"detect", "eyes", "regions", "quality", "attack"} <= set(out["stages"])
     # the attack model runs on every second frame, as in a session at 15 fps
     assert out["attack"]["rate_hz"] == 7.5 and out["attack"]["scored_fraction"] == 0.6
+    # the covered-face fallback runs only when BlazeFace misses: reported even when it never ran
+    assert "fallback" in out["stages"]
     for stage in out["stages"].values():
-        assert set(stage) == {"median_ms", "p95_ms", "max_ms"}
+        if stage["calls"] == 0:
+            assert stage == {"calls": 0, "rate": 0.0}
+            continue
+        assert set(stage) == {"median_ms", "p95_ms", "max_ms", "calls", "rate"}
         assert 0 < stage["median_ms"] <= stage["p95_ms"] <= stage["max_ms"]
+        assert 0 < stage["calls"] <= 5 and stage["rate"] == stage["calls"] / 5
     assert set(out["total"]) == {"median_ms", "p95_ms", "max_ms", "fps"}
     assert out["total"]["fps"] > 0 and out["peak_rss_mb"] > 0 and out["startup_s"] > 0
-    assert set(out["models"]) == {"face_detector", "eye_state", "occlusion_regions",
-                                  "presentation_attack"}
+    assert set(out["models"]) == {"face_detector", "face_detector_yunet", "eye_state",
+                                  "occlusion_regions", "presentation_attack"}
     assert all(isinstance(v, int) and v > 0 for v in out["models"].values())
 
 
