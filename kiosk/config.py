@@ -156,6 +156,8 @@ class ContinuityConfig:
     max_chroma_shift: float = _f(4.5, lo=0, hi=255, doc="mean Lab a*/b* change of the face")
     max_saturation_shift: float = _f(25.0, lo=0, hi=255, doc="mean HSV saturation change")
     reference_tau_s: float = _f(1.0, lo=0, hi=60, doc="time constant of the running reference")
+    max_covered_s: float = _f(30.0, lo=0.5, hi=600,
+                              doc="a covered face puts appearance on hold this long at most")
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,18 @@
 """Measures the continuity (anti face-swap) thresholds on real NUAA live / printed-photo frames.
 
     .venv/bin/python models/continuity_eval.py ../shared/datasets/spoof/nuaa [--cache F]
+        [--covers]
 
 NUAA file names are `ID_glasses_pos_session_picNo.jpg`; one (ID, glasses, pos, session) is one
 sequence, ordered by picNo. picNo is taken as the frame counter of a 20 fps capture (the NUAA
 set-up), so t = picNo / 20; the brief's alternative (ClientRaw 10 fps, ImposterRaw 5 fps, equal
 steps) is reported too. What is printed is what models/continuity.md quotes.
+
+--covers adds the covered-face study (issue #13): a hand composited over the middle third of
+every live sequence (models/cover_synth.py: three hands, raised between two frames or over four
+frames), measured with continuity as it was (no cover signal), with a cover hold (the design
+kept: kiosk.session.covered + Continuity's hold) and with a pattern comparison that leaves the
+covered regions out (the other design considered); and swaps made behind the cover.
 
 Appearance measures compared, each against a running reference (exponential average of the
 accepted frames) and against the previous frame:
@@ -31,9 +38,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.config import ContinuityConfig
+from kiosk.config import ContinuityConfig, OcclusionConfig
 from kiosk.domain import Frame, Observation
 from kiosk.session.continuity import Continuity, Look, limits
+from kiosk.session.covered import CoverWatch
 from kiosk.vision import crops, quality
 
 NUAA_FPS = 20.0
@@ -291,10 +299,171 @@ def cost(data: Data, cfg: ContinuityConfig) -> None:
     print(f"\nContinuity.update: {us:.1f} us per frame ({len(obs)} frames, {platform.machine()})")
 
 
+# -- covered faces --------------------------------------------------------------------------
+
+COVER_FRACTION = (1 / 3, 2 / 3)  # the middle third of each live sequence is covered
+COVER_THRESHOLD = OcclusionConfig().threshold
+
+
+def extract_covered(root: Path, data: Data) -> dict[tuple[str, str], dict[tuple, Seq]]:
+    """Every settled live sequence again, with a hand over its middle third: per (hand, raise)
+    the frames through the whole pipeline (regions on: the cover signal needs them)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from cover_synth import HANDS, hand_over
+
+    from kiosk import config
+    from kiosk.vision import stack
+
+    pipeline = stack.build(config.parse({})).pipeline
+    out: dict[tuple[str, str], dict[tuple, Seq]] = defaultdict(dict)
+    for key, seq in sorted(data["ClientRaw"].items()):
+        seq = settled(seq)
+        a, b = (round(f * len(seq)) for f in COVER_FRACTION)
+        images = []
+        for it in seq:
+            path = root / "ClientRaw" / it.key[0] / f"{'_'.join(it.key)}_{it.pic}.jpg"
+            images.append(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+        for hand in HANDS:
+            for ramp in ("sudden", "over 4 frames"):
+                items = []
+                for i, (it, image) in enumerate(zip(seq, images, strict=True)):
+                    if a <= i < b and it.obs.face is not None:
+                        up = 1.0 if ramp == "sudden" else min(1.0, (i - a + 1) / 4, (b - i) / 4)
+                        image = hand_over(image, it.obs.face, HANDS[hand], up)
+                    pipeline.reset()
+                    obs = pipeline.process(Frame(image, 0.0, 0))
+                    items.append(dataclasses.replace(it, obs=obs, grey=None, hs=None))
+                out[(hand, ramp)][key] = items
+    return out
+
+
+def cover_flags(observations: list[Observation]) -> list[bool]:
+    w = CoverWatch(COVER_THRESHOLD)
+    return [w.update(o).covered for o in observations]
+
+
+def signature_mask(obs: Observation) -> np.ndarray | None:
+    """Signature cells outside the regions blocked on this frame (None: nothing blocked)."""
+    if obs.face is None or not obs.regions:
+        return None
+    blocked = [r for r, p in obs.regions.items() if p >= COVER_THRESHOLD]
+    if not blocked:
+        return None
+    m = np.vstack([crops.crop_matrix(obs.face, quality.APPEARANCE), [0, 0, 1]])
+    to_crop = np.linalg.inv(m)[:2]
+    gw, gh = quality.SIGNATURE_SIZE
+    sx, sy = quality.APPEARANCE.out[0] / gw, quality.APPEARANCE.out[1] / gh
+    keep = np.ones((gh, gw), bool)
+    for r in blocked:
+        poly = crops.region_polygon(obs.face, crops.REGION_BOXES[r])
+        cells = (np.c_[poly, np.ones(4)] @ to_crop.T) / (sx, sy)
+        mask = np.zeros((gh * 4, gw * 4), np.uint8)
+        cv2.fillPoly(mask, [np.round(cells * 4).astype(np.int32)], 1)
+        keep &= cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_AREA) < 0.5
+    return keep.ravel()
+
+
+class UncoveredOnly(Continuity):
+    """The other design: the grey pattern is compared on the cells no blocked region covers
+    (both sides re-centred and re-normalised on those cells); colour and motion as before."""
+
+    mask: np.ndarray | None = None
+
+    def update(self, obs: Observation, covered: bool = False) -> str | None:
+        self.mask = signature_mask(obs)
+        return super().update(obs)
+
+    def appearance(self, look: Look | None) -> tuple[float, float, float] | None:
+        if look is None or self._look is None or self._reference is None or self.mask is None:
+            return super().appearance(look)
+
+        def cut(x: Look) -> Look:
+            v = x.signature[self.mask] - x.signature[self.mask].mean()
+            return Look(v / max(float(np.linalg.norm(v)), 1e-9), x.chroma, x.saturation)
+
+        saved = self._look, self._reference
+        self._look, self._reference = cut(self._look), cut(self._reference)
+        try:
+            return super().appearance(cut(look))
+        finally:
+            self._look, self._reference = saved
+
+
+DESIGNS = ("as before", "uncovered regions only", "cover hold (kept)")
+
+
+def design_breaks(design: str, observations: list[Observation],
+                  cfg: ContinuityConfig) -> list[tuple[int, str]]:
+    if design == "as before":
+        return breaks(observations, cfg)
+    if design == "uncovered regions only":
+        c: Continuity = UncoveredOnly(cfg)
+        return [(o.index, why) for o in observations if (why := c.update(o)) is not None]
+    c = Continuity(cfg)
+    return [(o.index, why) for o, cov in zip(observations, cover_flags(observations),
+                                            strict=True)
+            if (why := c.update(o, cov)) is not None]
+
+
+def cover_study(root: Path, data: Data, cfg: ContinuityConfig) -> None:
+    covered = extract_covered(root, data)
+    print("\n## Covered faces: a hand composited over the middle third of each live sequence "
+          "(t = picNo/20)")
+    print(f"cover signal: a region at p(blocked) >= {COVER_THRESHOLD}, a fallback face, or a "
+          "face that vanished in place (kiosk.session.covered)")
+    print("| hand | raised | covered frames seen as covered | " +
+          " | ".join(f"live broken: {d}" for d in DESIGNS) + " |")
+    for (hand, ramp), seqs in covered.items():
+        flagged = total = 0
+        broken = {d: 0 for d in DESIGNS}
+        whys: dict[str, dict[str, int]] = {d: defaultdict(int) for d in DESIGNS}
+        for seq in seqs.values():
+            obs = timed(seq, "picno")
+            a, b = (round(f * len(obs)) for f in COVER_FRACTION)
+            flags = cover_flags(obs)
+            flagged += sum(flags[a:b])
+            total += b - a
+            for d in DESIGNS:
+                found = design_breaks(d, obs, cfg)
+                broken[d] += bool(found)
+                if found:
+                    whys[d][found[0][1]] += 1
+        print(f"| {hand} | {ramp} | {flagged}/{total} | " + " | ".join(
+            f"{broken[d]}/{len(seqs)} {dict(whys[d]) or ''}" for d in DESIGNS) + " |")
+
+    # swaps behind the cover: live, covered live, then the swapped face uncovered
+    print("\n## Swaps behind a cover: settled live frames up to the end of the cover (hand "
+          "over the mouth, nose and cheeks, raised between two frames), then another face "
+          "one loop interval later; caught at its first frame")
+    live_cov = covered[("nose_mouth", "sudden")]
+    photo = data["ImposterRaw"]
+    cases: dict[str, list[tuple[Seq, Seq]]] = defaultdict(list)
+    for lk, ls in sorted(live_cov.items()):
+        upto = ls[: round(COVER_FRACTION[1] * len(ls))]
+        for pk, ps in sorted(photo.items()):
+            cases["print, same person" if pk[0] == lk[0] else "print, other person"].append(
+                (upto, ps))
+        for ok, os_ in sorted(data["ClientRaw"].items()):
+            if ok[0] != lk[0]:
+                cases["another live person"].append((upto, settled(os_)))
+    print("| swap | " + " | ".join(DESIGNS) + " |")
+    for name, pairs in cases.items():
+        row = []
+        for d in DESIGNS:
+            caught = 0
+            for x, y in pairs:
+                obs, j = compose(x, y, "picno")
+                found = [i for i, _ in design_breaks(d, obs, cfg) if i >= j]
+                caught += bool(found) and found[0] == j
+            row.append(f"{caught}/{len(pairs)}")
+        print(f"| {name} | " + " | ".join(row) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("nuaa", type=Path)
     ap.add_argument("--cache", type=Path, help="pickle of the extracted frames (reused)")
+    ap.add_argument("--covers", action="store_true", help="add the covered-face study")
     args = ap.parse_args(argv)
     if args.cache and args.cache.is_file():
         data = pickle.loads(args.cache.read_bytes())
@@ -312,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     cue_table(data, cases, cfg)
     simulate(data, cases, cfg)
     cost(data, cfg)
+    if args.covers:
+        cover_study(args.nuaa, data, cfg)
     return 0
 
 

@@ -10,6 +10,17 @@ the measurements behind them: models/continuity.md):
 - appearance: the grey face patch (`Observation.signature`) and the face colour (Lab chroma,
   saturation) must match the previous face or a running reference of this face. A printed
   photo, even of the same person, differs in colour rendition; another person differs in both.
+
+A covered face (`update(obs, covered=True)`: a hand or an object over part of it, see
+kiosk.session.covered) is not a swap: its look and its keypoints change because of the cover.
+Once an uncovered face has been seen, a covered spell puts appearance on *hold* for at most
+`max_covered_s`: the look and the reference stay as they were before the cover, a missing face
+is allowed, and the face, when found, must stay in the same place (its centre within
+PLACE_SHIFT of the last uncovered face; the size of a covered face is not trusted: its
+keypoints are guessed). The first uncovered frame must then match the look from before the
+cover, in the same place and size: a swap made behind the cover is compared with the face that
+was there. A face covered from the start has no uncovered look to hold on to, so it is checked
+frame by frame as usual (uncovering it then reads as a change of face).
 """
 
 from __future__ import annotations
@@ -25,6 +36,11 @@ from kiosk.session.guidance import second_person
 
 # Below this frame interval the motion limits would be dominated by detector jitter.
 MIN_DT = 1 / 30
+# "The same place" during and right after a covered spell: the face centre within this many
+# eye distances of the last uncovered face, its size within this |log ratio| (a person stands
+# still behind a hand; keypoints of a covered face wander; models/continuity.md).
+PLACE_SHIFT = 1.0
+PLACE_SCALE = 0.3
 
 
 @dataclass(frozen=True)
@@ -78,18 +94,26 @@ class Continuity:
         return cls(cfg.continuity)
 
     def reset(self) -> None:
-        self._face: Face | None = None
+        self._face: Face | None = None  # the last face (the last uncovered one during a hold)
         self._t: float | None = None
         self._look: Look | None = None
         self._reference: Look | None = None
+        self._clear_seen = False  # an uncovered face was accepted: a hold has a look to keep
+        self._held_since: float | None = None  # start of the current covered spell
 
-    def update(self, obs: Observation) -> str | None:
-        why = self._check(obs)
+    @property
+    def held(self) -> bool:
+        return self._held_since is not None
+
+    def update(self, obs: Observation, covered: bool = False) -> str | None:
+        why = self._check(obs, covered)
         if why is not None:
             self.reset()
         return why
 
-    def _check(self, obs: Observation) -> str | None:
+    def _check(self, obs: Observation, covered: bool) -> str | None:
+        if covered and self._clear_seen and self._face is not None:
+            return self._hold(obs)
         if obs.face is None:
             if self._t is not None and obs.t - self._t > self.cfg.lost_grace_s:
                 return "face lost"
@@ -99,7 +123,12 @@ class Continuity:
         look = Look.of(obs)
         if self._face is not None and self._t is not None:
             dt = obs.t - self._t  # includes dropped frames and short face-less gaps
-            why = self._jump(self._face, obs.face, max(dt, MIN_DT))
+            if self._held_since is not None:
+                # uncovered: back where it was before the cover, looking as it did then
+                self._held_since = None
+                why = self._out_of_place(obs.face)
+            else:
+                why = self._jump(self._face, obs.face, max(dt, MIN_DT))
             if why is not None:
                 return why
             off = self.appearance(look)
@@ -110,6 +139,30 @@ class Continuity:
         else:
             self._look = self._reference = look
         self._face, self._t = obs.face, obs.t
+        self._clear_seen |= not covered
+        return None
+
+    def _hold(self, obs: Observation) -> str | None:
+        """A covered frame after an uncovered face: presence, one person, same place."""
+        if self._held_since is None:
+            self._held_since = obs.t
+        if obs.t - self._held_since > self.cfg.max_covered_s:
+            return "covered too long"
+        if obs.face is None:
+            return None
+        if second_person(obs):
+            return "second face"
+        return self._out_of_place(obs.face, size=False)
+
+    def _out_of_place(self, face: Face, size: bool = True) -> str | None:
+        assert self._face is not None
+        before = self._face
+        d = before.eye_distance
+        (bx, by), (ax, ay) = before.center, face.center
+        if math.hypot(ax - bx, ay - by) / d > PLACE_SHIFT:
+            return "face moved while covered"
+        if size and abs(math.log(max(face.eye_distance, 1e-3) / d)) > PLACE_SCALE:
+            return "face size changed while covered"
         return None
 
     def appearance(self, look: Look | None) -> tuple[float, float, float] | None:

@@ -20,6 +20,7 @@ from kiosk.session import capture, guidance
 from kiosk.session.attack import AttackCheck
 from kiosk.session.attempts import AttemptLimiter
 from kiosk.session.continuity import Continuity
+from kiosk.session.covered import NONE, Cover, CoverWatch
 from kiosk.session.liveness import LivenessCheck, new_challenge
 from kiosk.session.occlusion import OcclusionCheck
 from kiosk.vision.blink import BlinkDetector
@@ -30,6 +31,8 @@ CAPTURE_GRACE_S = 3.0
 NOTICE_S = 2.0
 # Prompt key for "these parts are covered"; the exact sentence depends on which parts.
 BLOCKED_KEY = "occlusion.blocked"
+# A face covered past the detectors' reach, parts unknown: never a distance or position hint.
+HAND_KEY = "occlusion.hand_face"
 
 
 class Stage(StrEnum):
@@ -112,6 +115,8 @@ class Session:
     _blinks: BlinkDetector
     _continuity: Continuity
     _shot: capture.Shot
+    _watch: CoverWatch
+    _cover: Cover
     _liveness_check: LivenessCheck
     liveness_checks: list[LivenessCheck]  # this session's challenges, the last one running
     _occlusion_check: OcclusionCheck
@@ -135,6 +140,7 @@ class Session:
         self._events = []
         if obs.face is not None:
             self._last_face = now
+        self._cover = self._watch.update(obs) if self.stage in ACTIVE else NONE
         handler = {
             Stage.IDLE: self._idle,
             Stage.POSITION: self._position,
@@ -205,6 +211,12 @@ class Session:
         cfg = self.cfg.position
         key = guidance.advice(obs, cfg)
         self.leds = "busy"
+        if self._cover.heavy:
+            self._good_since = None
+            self.prompt = self._covered_prompt()
+            if now - self.since > cfg.timeout_s:
+                self._show_result(False, "position_timeout", now, outcome="timeout")
+            return
         if obs.face is not None:  # the person's open-eye level, before the challenge
             self._blinks.calibrate(obs.t, obs.eyes)
         if key != "good" or self._good_since is None:
@@ -245,9 +257,12 @@ class Session:
     def _liveness(self, obs: Observation, now: float) -> None:
         if self._broken(obs, now) or self._attacked(obs, now):
             return
-        blink = self._blinks.update(obs.t, obs.eyes if obs.face is not None else None)
+        # eyes read on a face only the fallback found (keypoints guessed behind a cover) are
+        # not blink evidence, and a cue due meanwhile waits as it does for a missing face
+        seen = obs.face is not None and not self._cover.heavy
+        blink = self._blinks.update(obs.t, obs.eyes if seen else None)
         check = self._liveness_check
-        status = check.update(obs.t, blink, face=obs.face is not None)
+        status = check.update(obs.t, blink, face=seen)
         if status == "passed":
             self._liveness_passed = True
             self._occlusion_check = OcclusionCheck.from_config(self.cfg.occlusion)
@@ -258,7 +273,9 @@ class Session:
             self._attempts.failed(now)
             self._show_result(False, f"liveness_{check.reason}", now, outcome="rejected")
             return
-        if self._notice_until > now and not check.shown:
+        if self._cover.heavy and not check.cue_on(obs.t):
+            self.prompt = self._covered_prompt()
+        elif self._notice_until > now and not check.shown:
             self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")
         else:
             self._liveness_prompt(obs.t)
@@ -277,16 +294,20 @@ class Session:
         if now - self.since > self.cfg.occlusion.timeout_s:
             self._show_result(False, "occlusion_timeout", now, outcome="rejected")
             return
-        if self._blocked:
-            # the sentence naming the parts is chosen where the catalogue is (kiosk.screens)
-            self.prompt = Prompt("live", BLOCKED_KEY, "occlusion.blocked_hint",
-                                 highlight=self._blocked)
+        if self._blocked or self._cover.heavy:
+            self.prompt = self._covered_prompt(self._blocked)
         else:
             self.prompt = Prompt("live", "occlusion.checking", "occlusion.checking_hint",
                                  progress=check.progress)
 
     def _capture(self, obs: Observation, now: float) -> None:
         if self._broken(obs, now) or self._attacked(obs, now):
+            return
+        if self._cover.lasting:
+            # covered again before the shot: name it again (a covered frame is never the selfie)
+            self._occlusion_check = OcclusionCheck.from_config(self.cfg.occlusion)
+            self._enter(Stage.OCCLUSION, now, "face covered")
+            self._occlusion(obs, now)
             return
         cfg = self.cfg.capture
         if self._shot.offer(obs):
@@ -332,7 +353,7 @@ class Session:
 
     def _broken(self, obs: Observation, now: float) -> bool:
         """Continuity since liveness started: a lost, swapped or added face restarts it."""
-        why = self._continuity.update(obs)
+        why = self._continuity.update(obs, self._cover.covered)
         if why is None:
             return False
         self._restarts += 1
@@ -364,6 +385,14 @@ class Session:
         if not check.shown or check.status != "pending":
             return False
         return self._attempts.failed(now)
+
+    def _covered_prompt(self, parts: tuple[str, ...] = ()) -> Prompt:
+        """Names the covered parts (the sentence is chosen where the catalogue is,
+        kiosk.screens); with none known, at least asks to take the hand away."""
+        parts = parts or self._cover.parts
+        if parts:
+            return Prompt("live", BLOCKED_KEY, "occlusion.blocked_hint", highlight=parts)
+        return Prompt("live", HAND_KEY, "occlusion.blocked_hint")
 
     def _show_result(self, ok: bool, reason: str, now: float, outcome: str) -> None:
         self._end(outcome, reason, now)
@@ -402,3 +431,5 @@ class Session:
         self._shot = capture.Shot(self.cfg.capture, now)
         self._attack = AttackCheck.from_config(self.cfg.attack)
         self.liveness_checks = []
+        self._watch = CoverWatch(self.cfg.occlusion.threshold)
+        self._cover = NONE
