@@ -326,12 +326,14 @@ def extract_covered(root: Path, data: Data) -> dict[tuple[str, str], dict[tuple,
         for hand in HANDS:
             for ramp in ("sudden", "over 4 frames"):
                 items = []
+                # one clip, as the kiosk sees it: the fallback searches around the face just
+                # seen (t = picNo / 20, as continuity is timed here)
+                pipeline.reset()
                 for i, (it, image) in enumerate(zip(seq, images, strict=True)):
                     if a <= i < b and it.obs.face is not None:
                         up = 1.0 if ramp == "sudden" else min(1.0, (i - a + 1) / 4, (b - i) / 4)
                         image = hand_over(image, it.obs.face, HANDS[hand], up)
-                    pipeline.reset()
-                    obs = pipeline.process(Frame(image, 0.0, 0))
+                    obs = pipeline.process(Frame(image, (it.pic - seq[0].pic) / NUAA_FPS, i))
                     items.append(dataclasses.replace(it, obs=obs, grey=None, hs=None))
                 out[(hand, ramp)][key] = items
     return out
@@ -405,8 +407,14 @@ def design_breaks(design: str, observations: list[Observation],
             if (why := c.update(o, cov)) is not None]
 
 
-def cover_study(root: Path, data: Data, cfg: ContinuityConfig) -> None:
-    covered = extract_covered(root, data)
+def cover_study(root: Path, data: Data, cfg: ContinuityConfig, cache: Path | None) -> None:
+    cache = cache.with_suffix(".covers.pkl") if cache else None
+    if cache and cache.is_file():
+        covered = pickle.loads(cache.read_bytes())
+    else:
+        covered = extract_covered(root, data)
+        if cache:
+            cache.write_bytes(pickle.dumps(covered))
     print("\n## Covered faces: a hand composited over the middle third of each live sequence "
           "(t = picNo/20)")
     print(f"cover signal: a region at p(blocked) >= {COVER_THRESHOLD}, a fallback face, or a "
@@ -482,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     simulate(data, cases, cfg)
     cost(data, cfg)
     if args.covers:
-        cover_study(args.nuaa, data, cfg)
+        cover_study(args.nuaa, data, cfg, args.cache)
     return 0
 
 

@@ -41,8 +41,11 @@ def prior_window(prior: Face) -> Box:
 class Fallback:
     """Finds the face last seen again with YuNet; None when it is not there."""
 
-    def __init__(self, yunet: YuNet) -> None:
+    def __init__(self, yunet: YuNet, scan_min_score: float | None = None) -> None:
         self.yunet = yunet
+        # a face found with no face seen before it needs more confidence: in an empty scene a
+        # false one would start a session (models/face_detector.md)
+        self.scan_min_score = max(scan_min_score or 0.0, yunet.min_score)
 
     @staticmethod
     def near(faces: list[Face], prior: Face) -> Face | None:
@@ -62,5 +65,6 @@ class Fallback:
 
     def scan(self, image: np.ndarray) -> list[Face]:
         """Every face in the whole frame, largest first."""
-        faces = self.yunet.detect(image, size=SCAN_PX)
+        faces = [f for f in self.yunet.detect(image, size=SCAN_PX)
+                 if f.score >= self.scan_min_score]
         return sorted(faces, key=lambda f: -f.eye_distance)

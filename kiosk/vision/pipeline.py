@@ -25,6 +25,13 @@ class AttackScorer(Protocol):
     def predict(self, image: np.ndarray, face: Face) -> float: ...
 
 
+def overlaps(a: Face, b: Face) -> bool:
+    """`a`'s centre lies inside `b`'s box: the same face found twice."""
+    x, y, w, h = b.box
+    cx, cy = a.center
+    return x <= cx <= x + w and y <= cy <= y + h
+
+
 class Pipeline:
     """Runs every per-frame model on the main (largest) face; remembers it for motion.
 
@@ -68,7 +75,9 @@ class Pipeline:
             if Fallback.near(faces, seen) is not None:
                 return faces
             found = self.fallback.find(frame.image, seen)
-            faces = faces if found is None else [found, *faces]
+            if found is not None:
+                # BlazeFace may have the same face, too far moved to count as near: one face
+                faces = [found, *(f for f in faces if not overlaps(f, found))]
         elif not faces and (self._scanned is None or
                             not 0 <= frame.t - self._scanned < SCAN_S):
             self._scanned = frame.t

@@ -66,7 +66,7 @@ def build(cfg: Config) -> VisionStack:
             spec = specs[FALLBACK_MODEL]
             yunet = YuNet(spec, folder, min_score=float(spec.extra.get("min_score", 0.6)),
                           threads=threads)
-            stack.pipeline.fallback = Fallback(yunet)
+            stack.pipeline.fallback = Fallback(yunet, spec.extra.get("scan_min_score"))
             stack.versions[spec.name] = spec.sha256[:12]
             stack.sizes[spec.name] = yunet.path.stat().st_size
         except ModelError as e:

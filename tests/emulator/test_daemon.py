@@ -174,8 +174,8 @@ def test_selfie_is_the_full_resolution_still_with_metadata(vision, portrait, mon
     image, meta = store.saved[0]
     assert image.shape[:2] == (2 * portrait.shape[0], 2 * portrait.shape[1])
     assert image[0, 0, 0] == meta["frame_index"] % 256  # the still of the chosen frame
-    assert set(meta["models"]) == {"face_detector", "eye_state", "occlusion_regions",
-                                   "presentation_attack"}
+    assert set(meta["models"]) == {"face_detector", "face_detector_yunet", "eye_state",
+                                   "occlusion_regions", "presentation_attack"}
     assert meta["face"]["keypoints"]["left_eye"] and "sharpness" in meta["quality"]
     assert kiosk.captures == 1 and kiosk.outcomes["captured"] == 1
 

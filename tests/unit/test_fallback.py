@@ -135,6 +135,31 @@ def test_pipeline_runs_the_fallback_only_when_blazeface_loses_the_face(
     assert all(o.face is None for o in late)
 
 
+class Shifted:
+    """BlazeFace whose face is moved sideways by a given number of eye distances per call."""
+
+    def __init__(self, real, shifts: list[float]) -> None:  # type: ignore[no-untyped-def]
+        self.real = real
+        self.shifts = shifts
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        [face] = self.real.detect(image)
+        dx = self.shifts.pop(0) * face.eye_distance
+        return [Face((face.box[0] + dx, *face.box[1:]), face.score,
+                     {k: (x + dx, y) for k, (x, y) in face.keypoints.items()})]
+
+
+def test_a_face_found_by_both_detectors_is_one_face(detector, yunet, astronaut):
+    # seen 1.4 eye distances to the left; now BlazeFace puts it 0.2 to the right (1.6 from
+    # where it was: not near) while YuNet finds it where it is (1.4: near)
+    pipeline = Pipeline(Shifted(detector, [-1.4, 0.2]),  # type: ignore[arg-type]
+                        fallback=Fallback(yunet))
+    pipeline.process(Frame(astronaut, 0.0, 0))
+    obs = pipeline.process(Frame(astronaut, 0.1, 1))
+    assert obs.face is not None and obs.face.detector == "yunet"
+    assert obs.faces == 1 and obs.others == ()
+
+
 def test_the_scan_finds_a_face_nobody_saw_before(detector, yunet, live_face):
     pipeline = Pipeline(Losing(detector), fallback=Fallback(yunet))  # type: ignore[arg-type]
     pipeline.detector.calls = 1  # BlazeFace never sees this face
