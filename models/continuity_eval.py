@@ -407,7 +407,60 @@ def design_breaks(design: str, observations: list[Observation],
             if (why := c.update(o, cov)) is not None]
 
 
-def cover_study(root: Path, data: Data, cfg: ContinuityConfig, cache: Path | None) -> None:
+VALIDATION = {"0001", "0003", "0005", "0007", "0009"}  # subjects the hold's constants are chosen on
+SWEEP = [(j, p, g) for j in (0.25, 0.5) for p in (0.2, 0.3) for g in (0.0, 1.0, float("inf"))]
+
+
+def swap_cases_behind(covered, data: Data, subjects: set[str] | None = None):
+    """Settled live frames up to the end of a nose+mouth cover, then another face."""
+    live_cov = covered[("nose_mouth", "sudden")]
+    cases: dict[str, list[tuple[Seq, Seq]]] = defaultdict(list)
+    for lk, ls in sorted(live_cov.items()):
+        if subjects is not None and lk[0] not in subjects:
+            continue
+        upto = ls[: round(COVER_FRACTION[1] * len(ls))]
+        for pk, ps in sorted(data["ImposterRaw"].items()):
+            cases["print, same person" if pk[0] == lk[0] else "print, other person"].append(
+                (upto, ps))
+        for ok, os_ in sorted(data["ClientRaw"].items()):
+            if ok[0] != lk[0]:
+                cases["another live person"].append((upto, settled(os_)))
+    return cases
+
+
+def caught_at_first(design: str, pairs, cfg: ContinuityConfig) -> int:
+    caught = 0
+    for x, y in pairs:
+        obs, j = compose(x, y, "picno")
+        found = [i for i, _ in design_breaks(design, obs, cfg) if i >= j]
+        caught += bool(found) and found[0] == j
+    return caught
+
+
+def sweep(covered, data: Data, cfg: ContinuityConfig) -> None:
+    """The hold's constants on the validation subjects only: live clips broken (every hand and
+    raise) and swaps behind a cover caught."""
+    from kiosk.session import continuity as cont
+
+    print(f"\n## Hold constants on validation subjects {sorted(VALIDATION)} (choice: fewest live "
+          "clips broken, then most swaps caught)")
+    print("| COVER_JITTER | PLACE_SCALE | SCALE_GROWTH_S | live clips broken | print same | "
+          "print other | live other |")
+    saved = cont.COVER_JITTER, cont.PLACE_SCALE, cont.SCALE_GROWTH_S
+    cases = swap_cases_behind(covered, data, VALIDATION)
+    for j, p, g in SWEEP:
+        cont.COVER_JITTER, cont.PLACE_SCALE, cont.SCALE_GROWTH_S = j, p, g
+        broken = sum(bool(design_breaks("cover hold (kept)", timed(seq, "picno"), cfg))
+                     for seqs in covered.values() for k, seq in seqs.items() if k[0] in VALIDATION)
+        n = sum(k[0] in VALIDATION for seqs in covered.values() for k in seqs)
+        caught = [f"{caught_at_first('cover hold (kept)', pairs, cfg)}/{len(pairs)}"
+                  for pairs in cases.values()]
+        print(f"| {j} | {p} | {g} | {broken}/{n} | " + " | ".join(caught) + " |")
+    cont.COVER_JITTER, cont.PLACE_SCALE, cont.SCALE_GROWTH_S = saved
+
+
+def cover_study(root: Path, data: Data, cfg: ContinuityConfig, cache: Path | None,
+                do_sweep: bool = False) -> None:
     cache = cache.with_suffix(".covers.pkl") if cache else None
     if cache and cache.is_file():
         covered = pickle.loads(cache.read_bytes())
@@ -415,6 +468,8 @@ def cover_study(root: Path, data: Data, cfg: ContinuityConfig, cache: Path | Non
         covered = extract_covered(root, data)
         if cache:
             cache.write_bytes(pickle.dumps(covered))
+    if do_sweep:
+        sweep(covered, data, cfg)
     print("\n## Covered faces: a hand composited over the middle third of each live sequence "
           "(t = picNo/20)")
     print(f"cover signal: a region at p(blocked) >= {COVER_THRESHOLD}, a fallback face, or a "
@@ -442,29 +497,12 @@ def cover_study(root: Path, data: Data, cfg: ContinuityConfig, cache: Path | Non
     # swaps behind the cover: live, covered live, then the swapped face uncovered
     print("\n## Swaps behind a cover: settled live frames up to the end of the cover (hand "
           "over the mouth, nose and cheeks, raised between two frames), then another face "
-          "one loop interval later; caught at its first frame")
-    live_cov = covered[("nose_mouth", "sudden")]
-    photo = data["ImposterRaw"]
-    cases: dict[str, list[tuple[Seq, Seq]]] = defaultdict(list)
-    for lk, ls in sorted(live_cov.items()):
-        upto = ls[: round(COVER_FRACTION[1] * len(ls))]
-        for pk, ps in sorted(photo.items()):
-            cases["print, same person" if pk[0] == lk[0] else "print, other person"].append(
-                (upto, ps))
-        for ok, os_ in sorted(data["ClientRaw"].items()):
-            if ok[0] != lk[0]:
-                cases["another live person"].append((upto, settled(os_)))
+          "one loop interval later; caught at its first frame (all subjects; validation "
+          f"subjects {sorted(VALIDATION)} chose the hold's constants)")
     print("| swap | " + " | ".join(DESIGNS) + " |")
-    for name, pairs in cases.items():
-        row = []
-        for d in DESIGNS:
-            caught = 0
-            for x, y in pairs:
-                obs, j = compose(x, y, "picno")
-                found = [i for i, _ in design_breaks(d, obs, cfg) if i >= j]
-                caught += bool(found) and found[0] == j
-            row.append(f"{caught}/{len(pairs)}")
-        print(f"| {name} | " + " | ".join(row) + " |")
+    for name, pairs in swap_cases_behind(covered, data).items():
+        print(f"| {name} | " + " | ".join(f"{caught_at_first(d, pairs, cfg)}/{len(pairs)}"
+                                          for d in DESIGNS) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -472,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("nuaa", type=Path)
     ap.add_argument("--cache", type=Path, help="pickle of the extracted frames (reused)")
     ap.add_argument("--covers", action="store_true", help="add the covered-face study")
+    ap.add_argument("--sweep", action="store_true",
+                    help="with --covers: the hold's constants on the validation subjects")
     args = ap.parse_args(argv)
     if args.cache and args.cache.is_file():
         data = pickle.loads(args.cache.read_bytes())
@@ -490,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     simulate(data, cases, cfg)
     cost(data, cfg)
     if args.covers:
-        cover_study(args.nuaa, data, cfg, args.cache)
+        cover_study(args.nuaa, data, cfg, args.cache, args.sweep)
     return 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import messages
+from kiosk import demo, messages
 from kiosk.config import Config, ContinuityConfig
 from kiosk.domain import Frame, Observation
 from kiosk.replay import replay
@@ -25,6 +25,7 @@ from tests.replay.test_continuity_replay import LIVE, PHOTO, aligned, sequence
 pytestmark = pytest.mark.replay
 
 COVER_S = 2.5  # the hand stays over the mouth this long after the blink
+DEMO = demo.settings(Config())  # the demo clip is played as `kiosk replay` plays it
 
 
 class HandAfterBlink:
@@ -40,16 +41,16 @@ class HandAfterBlink:
     def reset(self) -> None:
         self.pipeline.reset()
 
-    def process(self, frame: Frame) -> Observation:
+    def process(self, frame: Frame, attack: bool = True) -> Observation:
         if self.since is not None and frame.t - self.since < COVER_S:
             faces = self.detector.detect(frame.image)
             if faces:
                 face = max(faces, key=lambda f: f.eye_distance)
                 frame = Frame(hand_over_mouth(frame.image, face), frame.t, frame.index)
                 self.covered.append(frame.t)
-        return self.pipeline.process(frame)
+        return self.pipeline.process(frame, attack)
 
-    def on_frame(self, frame, session, events) -> None:  # type: ignore[no-untyped-def]
+    def on_frame(self, frame, obs, session, events) -> None:  # type: ignore[no-untyped-def]
         if self.since is None and session.stage == Stage.OCCLUSION:
             self.since = frame.t
         screen = to_screen(session.prompt, messages.load("en"))
@@ -69,7 +70,7 @@ def vision():
 def test_hand_over_the_mouth_after_the_blink_is_named_then_the_selfie_is_taken(vision):
     hand = HandAfterBlink(vision.pipeline)
     hand.prompts = []
-    result = replay(hand, Config(), ROOT / "kiosk/assets/demo.mp4",  # type: ignore[arg-type]
+    result = replay(hand, DEMO, ROOT / "kiosk/assets/demo.mp4",  # type: ignore[arg-type]
                     seed=3, on_frame=hand.on_frame)
     stages = [s["stage"] for s in result["stages"]]
     assert result["outcome"] == "captured" and result["liveness_passed"], result
@@ -102,7 +103,7 @@ def test_without_the_cover_signal_the_same_hand_sent_the_session_back_to_livenes
     monkeypatch.setattr(machine, "CoverWatch", Blind)
     hand = HandAfterBlink(vision.pipeline)
     hand.prompts = []
-    result = replay(hand, Config(), ROOT / "kiosk/assets/demo.mp4",  # type: ignore[arg-type]
+    result = replay(hand, DEMO, ROOT / "kiosk/assets/demo.mp4",  # type: ignore[arg-type]
                     seed=3, on_frame=hand.on_frame, max_s=20)
     stages = [s["stage"] for s in result["stages"]]
     assert stages[:5] == ["idle", "position", "liveness", "occlusion", "liveness"], stages

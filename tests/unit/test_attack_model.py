@@ -98,7 +98,7 @@ def test_manifest_must_give_the_crop_scale(models_dir: Path) -> None:
 @pytest.fixture
 def models_copy(tmp_path: Path, models_dir: Path) -> Path:
     for f in models_dir.iterdir():
-        if f.suffix in (".toml", ".tflite"):
+        if f.suffix in (".toml", ".tflite", ".onnx"):
             shutil.copy(f, tmp_path)
     return tmp_path
 
