@@ -170,9 +170,13 @@ class Continuity:
         return None
 
     def _resized(self, obs: Observation) -> str | None:
-        """Uncovered: the size against the last uncovered face (a covered face's is a guess)."""
+        """Uncovered: the size against the last uncovered face (a covered face's is a guess),
+        never stricter than the frame-to-frame limit since the last face seen."""
         assert self._face is not None and self._t is not None and obs.face is not None
-        allowed = PLACE_SCALE + self.cfg.max_scale_rate * min(obs.t - self._t, SCALE_GROWTH_S)
+        last_seen = (self._moving or (self._t, self._face))[0]
+        allowed = max(PLACE_SCALE + self.cfg.max_scale_rate * min(obs.t - self._t,
+                                                                   SCALE_GROWTH_S),
+                      self.cfg.max_scale_rate * max(obs.t - last_seen, MIN_DT))
         if abs(math.log(max(obs.face.eye_distance, 1e-3) / self._face.eye_distance)) > allowed:
             return "face size changed while covered"
         return None
