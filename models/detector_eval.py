@@ -347,41 +347,38 @@ def main(argv: list[str] | None = None) -> int:
 
     val_priors, test_priors = priors(val), priors(test)
 
-    # choose YuNet's minimum score for the fallback on validation: the most covered faces
-    # found while the fallback adds at most MAX_BACKGROUND_FALSE false detections per
-    # background cut-out (BlazeFace's own false detections are there with or without it)
     spec = specs["face_detector_yunet"]
     base = run_option(lambda im, prior: blaze.detect(im), val, val_priors)
-    base_fp = base.false_on_background / max(1, base.n_background)
-    choice = []
-    for s in MIN_SCORES:
-        fb = Fallback(YuNet(spec, MODELS, size=128, min_score=s))
-        r = run_option(options(blaze, {}, fb, unsure)["fallback-window"], val, val_priors)
-        found = sum(sum(r.found[lv]) for lv in (1, 2))
-        fp = r.false_on_background / max(1, r.n_background) - base_fp
-        choice.append((s, found, fp, r))
-        print(f"validation, fallback-window, YuNet min score {s}: covered found {found}, "
-              f"added false per background {fp:.3f}, false on face cut-outs {r.false_on_faces}")
-    ok = [c for c in choice if c[2] <= MAX_BACKGROUND_FALSE] or choice[-1:]
-    min_score = max(ok, key=lambda c: (c[1], c[0]))[0]
-    print(f"chosen YuNet min score: {min_score}")
 
-    # the whole-frame scan (no face seen lately) runs in empty scenes too: its score is chosen
-    # so that it adds at most MAX_BACKGROUND_FALSE false detections per cut-out, background or
-    # face (a false face beside a person reads as a second person)
-    scan_choice = []
-    for s in [v for v in MIN_SCORES if v >= min_score]:
-        fb = Fallback(YuNet(spec, MODELS, size=128, min_score=min_score), scan_min_score=s)
-        r = run_option(options(blaze, {}, fb, unsure)["fallback-frame"], val, val_priors)
-        found = sum(sum(r.found[lv]) for lv in (1, 2))
-        added = ((r.false_on_background - base.false_on_background)
-                 + (r.false_on_faces - base.false_on_faces)) / max(1, r.n_background + r.n_faces)
-        scan_choice.append((s, found, added, r))
-        print(f"validation, fallback-frame, scan min score {s}: covered found {found}, "
-              f"added false per cut-out {added:.3f}")
-    ok = [c for c in scan_choice if c[2] <= MAX_BACKGROUND_FALSE] or scan_choice[-1:]
-    scan_min_score = max(ok, key=lambda c: (c[1], c[0]))[0]
-    print(f"chosen scan min score: {scan_min_score}")
+    def choose(scores, make, option: str, added) -> tuple[float, list]:
+        """The score finding the most covered validation faces while adding at most
+        MAX_BACKGROUND_FALSE false detections (`added`); the rows measured."""
+        rows = []
+        for s in scores:
+            r = run_option(options(blaze, {}, make(s), unsure)[option], val, val_priors)
+            found = sum(sum(r.found[lv]) for lv in (1, 2))
+            rows.append((s, found, added(r), r))
+            print(f"validation, {option}, score {s}: covered found {found}, added false "
+                  f"{added(r):.3f}, false on face cut-outs {r.false_on_faces}")
+        ok = [c for c in rows if c[2] <= MAX_BACKGROUND_FALSE] or rows[-1:]
+        return max(ok, key=lambda c: (c[1], c[0]))[0], rows
+
+    # the fallback around the face just seen: false detections it adds per background cut-out
+    # (BlazeFace's own are there with or without it)
+    min_score, choice = choose(
+        MIN_SCORES, lambda s: Fallback(YuNet(spec, MODELS, size=128, min_score=s)),
+        "fallback-window",
+        lambda r: (r.false_on_background - base.false_on_background) / max(1, r.n_background))
+    # the whole-frame scan (no face seen lately) runs in empty scenes too, and a false face
+    # beside a person reads as a second person: false detections per cut-out of either kind
+    scan_min_score, scan_choice = choose(
+        [v for v in MIN_SCORES if v >= min_score],
+        lambda s: Fallback(YuNet(spec, MODELS, size=128, min_score=min_score), s),
+        "fallback-frame",
+        lambda r: ((r.false_on_background - base.false_on_background)
+                   + (r.false_on_faces - base.false_on_faces))
+        / max(1, r.n_background + r.n_faces))
+    print(f"chosen: YuNet min score {min_score}, scan min score {scan_min_score}")
     write_scores(MODELS / "manifest.toml", min_score, scan_min_score)
 
     yunet = {n: YuNet(spec, MODELS, size=n, min_score=min_score) for n in (160, 320)}

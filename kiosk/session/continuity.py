@@ -18,7 +18,7 @@ Once an uncovered face has been seen, a covered spell puts appearance on *hold* 
 is allowed, and the face, when found, may move only as fast as a person moves (the motion
 limit plus COVER_JITTER: the keypoints of a covered face are partly guessed, so its size is not
 trusted either). The first uncovered frame must then match the look from before the cover and
-its size (within PLACE_SCALE, see below): a swap made
+its size (within PLACE_SCALE, and never stricter than a frame-to-frame step): a swap made
 behind the cover is compared with the face that was there. A face covered from the start has
 no uncovered look to hold on to, so it is checked frame by frame as usual (uncovering it then
 reads as a change of face).
@@ -44,7 +44,7 @@ MIN_DT = 1 / 30
 # subjects of models/continuity_eval.py --covers --sweep: fewest live clips broken, then most
 # swaps behind a cover caught (models/continuity.md).
 COVER_JITTER = 0.25
-PLACE_SCALE = 0.3
+PLACE_SCALE = 0.2
 SCALE_GROWTH_S = 0.0
 
 
