@@ -71,7 +71,7 @@ def test_hand_over_the_mouth_after_the_blink_is_named_then_the_selfie_is_taken(v
     hand = HandAfterBlink(vision.pipeline)
     hand.prompts = []
     result = replay(hand, DEMO, ROOT / "kiosk/assets/demo.mp4",  # type: ignore[arg-type]
-                    seed=3, on_frame=hand.on_frame)
+                    seed=demo.SEED, on_frame=hand.on_frame)
     stages = [s["stage"] for s in result["stages"]]
     assert result["outcome"] == "captured" and result["liveness_passed"], result
     # no second blink: the cover is named, not taken for a swap
@@ -104,7 +104,7 @@ def test_without_the_cover_signal_the_same_hand_sent_the_session_back_to_livenes
     hand = HandAfterBlink(vision.pipeline)
     hand.prompts = []
     result = replay(hand, DEMO, ROOT / "kiosk/assets/demo.mp4",  # type: ignore[arg-type]
-                    seed=3, on_frame=hand.on_frame, max_s=20)
+                    seed=demo.SEED, on_frame=hand.on_frame, max_s=30)
     stages = [s["stage"] for s in result["stages"]]
     assert stages[:5] == ["idle", "position", "liveness", "occlusion", "liveness"], stages
 
