@@ -14,7 +14,7 @@ from typing import Any
 
 import cv2
 
-from kiosk import demo, messages
+from kiosk import config, demo, messages
 from kiosk.config import Config
 from kiosk.domain import Frame, Observation
 from kiosk.replay_screens import ScreenRecorder
@@ -22,13 +22,14 @@ from kiosk.screens import message
 from kiosk.session.machine import Session
 
 OUT = Path(__file__).resolve().parent / "assets" / "screens"
-# (file, source, message key, frames after it first shows): what each picture shows
+# (file, source, language, message key, frames after it first shows): what each one shows
 SHOTS = (
-    ("1-guided-in.png", demo.SOURCE, "position.off_centre", 4),
-    ("2-blink.png", demo.SOURCE, "liveness.blink_now", 3),
-    ("3-named-part.png", demo.SOURCE, "occlusion.mask", 10),
-    ("4-result.png", demo.SOURCE, "result.pass", 0),  # a replay ends on the result
-    ("5-refused.png", demo.ATTACK_SOURCE, "reason.presentation_attack", 0),
+    ("1-guided-in.png", demo.SOURCE, "en", "position.off_centre", 4),
+    ("2-blink.png", demo.SOURCE, "en", "liveness.blink_now", 3),
+    ("3-named-part.png", demo.SOURCE, "en", "occlusion.mask", 10),
+    ("4-result.png", demo.SOURCE, "en", "result.pass", 0),  # a replay ends on the result
+    ("5-refused.png", demo.ATTACK_SOURCE, "en", "reason.presentation_attack", 0),
+    ("6-named-part-id.png", demo.SOURCE, "id", "occlusion.mask", 10),
 )
 WIDTH = 800  # small enough for the repository, large enough to read
 
@@ -68,11 +69,11 @@ def capture(cfg: Config, source: str, wanted: dict[str, tuple[str, int]]) -> dic
 
 
 def main(out: Path = OUT) -> list[Path]:
-    cfg = Config()
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for source in dict.fromkeys(s for _, s, _, _ in SHOTS):
-        wanted = {f: (k, d) for f, s, k, d in SHOTS if s == source}
+    for source, lang in dict.fromkeys((s, lang) for _, s, lang, _, _ in SHOTS):
+        cfg = config.parse({"ui": {"language": lang}})
+        wanted = {f: (k, d) for f, s, la, k, d in SHOTS if (s, la) == (source, lang)}
         for name, rgb in capture(cfg, source, wanted).items():
             h, w = rgb.shape[:2]
             small = cv2.resize(rgb, (WIDTH, round(h * WIDTH / w)), interpolation=cv2.INTER_AREA)
