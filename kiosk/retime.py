@@ -30,6 +30,11 @@ class Footage:
     margin: int = 2  # frames kept clear of each blink when filling
     cuts: tuple[tuple[int, int, float], ...] = ()  # (a, b, cost): frame b may follow frame a
     avoid: frozenset[int] = frozenset()  # frames never used to fill (no face, unlabelled...)
+    shut: tuple[int, ...] = ()  # per blink, a frame with both eyes shut (default: its middle)
+
+    def shut_frame(self, blink: int) -> int:
+        start, end = self.blinks[blink]
+        return self.shut[blink] if self.shut else (start + end - 1) // 2
 
     def open_frames(self) -> list[bool]:
         ok = [i not in self.avoid for i in range(self.frames)]
@@ -85,34 +90,39 @@ def _nearest_open(i: int, ok: list[bool]) -> int:
 
 def plan(footage: Footage, onsets: Sequence[float], blinks: Sequence[int], n_out: int,
          fps_out: float, t0: float = 0.0, first: int | None = None,
-         last: int | None = None) -> list[int]:
+         last: int | None = None, holds: Sequence[float] | None = None) -> list[int]:
     """Source frame for each of `n_out` output frames at t0 + k / fps_out.
 
     Blink `blinks[i]` (an index into `footage.blinks`) starts closing at output time
-    `onsets[i]`, played at the clip's real speed with `margin` frames around it; between
-    blinks the walk goes over open frames from where one blink segment ends to where the
-    next begins. `first` / `last`: frames the output starts and ends on (default: nearest
-    open frames to the segments).
+    `onsets[i]`, played at the clip's real speed with `margin` frames around it; `holds[i]`
+    seconds (default 0) keep its shut frame on screen before it opens again: eyes closed on
+    purpose are that blink's own closed eyes, held. Between blinks the walk goes over open
+    frames from where one blink segment ends to where the next begins. `first` / `last`:
+    frames the output starts and ends on (default: nearest open frames to the segments).
     """
     ok = footage.open_frames()
+    holds = holds if holds is not None else [0.0] * len(onsets)
     segments: list[tuple[int, int, int]] = []  # (first output k, last output k, blink)
-    for onset, which in zip(onsets, blinks, strict=True):
+    for onset, which, hold in zip(onsets, blinks, holds, strict=True):
         start, end = footage.blinks[which]
         src0 = max(0, start - footage.margin)
         src1 = min(footage.frames - 1, end + footage.margin)
         k0 = round((onset - t0 + (src0 - start) / footage.fps) * fps_out)
-        k1 = k0 + int((src1 - src0) / footage.fps * fps_out)
+        k1 = k0 + int(((src1 - src0) / footage.fps + hold) * fps_out)
         if segments and k0 <= segments[-1][1]:
             raise ValueError("blink onsets too close for their blinks to play in full")
         if k0 < 0 or k1 >= n_out:
             raise ValueError("a blink does not fit into the output")
         segments.append((k0, k1, which))
     out: list[int] = [-1] * n_out
-    for (k0, k1, which), onset in zip(segments, onsets, strict=True):
-        start = footage.blinks[which][0]
+    for (k0, k1, which), onset, hold in zip(segments, onsets, holds, strict=True):
+        start, shut = footage.blinks[which][0], footage.shut_frame(which)
         for k in range(k0, k1 + 1):
-            t = t0 + k / fps_out
-            out[k] = min(footage.frames - 1, max(0, start + round((t - onset) * footage.fps)))
+            # real time within the blink: before the shut frame as recorded, then held
+            dt = (t0 + k / fps_out - onset) * footage.fps
+            held = hold * footage.fps
+            src = start + dt if start + dt <= shut else max(shut, start + dt - held)
+            out[k] = min(footage.frames - 1, max(0, round(src)))
     # fill the gaps: before the first segment, between segments, after the last
     bounds = [(-1, first)] + [(k1, None) for _, k1, _ in segments]
     nexts = [k0 for k0, _, _ in segments] + [n_out]

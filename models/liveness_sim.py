@@ -57,7 +57,7 @@ from kiosk.config import Config, LivenessConfig, PositionConfig  # noqa: E402
 from kiosk.domain import Frame, Observation  # noqa: E402
 from kiosk.replay import cached, looped, run_session  # noqa: E402
 from kiosk.session.continuity import Look, differences, limits  # noqa: E402
-from kiosk.session.liveness import new_challenge  # noqa: E402
+from kiosk.session.liveness import Kind, new_challenge  # noqa: E402
 from kiosk.vision import stack  # noqa: E402
 
 CARD = Path(__file__).with_name("liveness.md")
@@ -88,6 +88,10 @@ class Human:
     sigma_s: float = 0.03
     tau_s: float = 0.06
     person_sd_s: float = 0.04
+    # asked to close the eyes "for a moment", how long they stay shut (lognormal: median 1 s,
+    # 90% between 0.66 and 1.5 s). An assumption: no measurement of this was found.
+    close_median_s: float = 1.0
+    close_sigma: float = 0.25
 
     def person(self, rng: np.random.Generator) -> float:
         return float(rng.normal(0.0, self.person_sd_s))
@@ -97,15 +101,19 @@ class Human:
         rt = self.mu_s + shift + rng.normal(0.0, self.sigma_s) + rng.exponential(self.tau_s)
         return float(display + max(0.1, rt))
 
+    def closure(self, rng: np.random.Generator) -> float:
+        return float(self.close_median_s * math.exp(rng.normal(0.0, self.close_sigma)))
+
 
 HUMAN = Human()
 
 
 def sim_config(live: LivenessConfig | None = None) -> Config:
     """The kiosk's config with position guidance out of the way (320x240 clips, and the
-    challenge is what is measured): LIVENESS starts on the first frame with a face."""
+    challenge is what is measured): the face is "in position" from the first frame, so
+    LIVENESS starts after the kiosk's usual hold (`liveness_start`)."""
     pos = PositionConfig(min_face=0.01, max_face=1.0, max_offset=0.5, min_luma=0.0,
-                         max_luma=255.0, max_motion=5.0, hold_s=0.0)
+                         max_luma=255.0, max_motion=5.0)
     cfg = Config(position=pos)
     return dataclasses.replace(cfg, liveness=live) if live is not None else cfg
 
@@ -122,6 +130,7 @@ class Source:
     obs: list[Observation]  # per kept frame
     footage: retime.Footage  # blinks and cuts on kept-frame indices
     usable: list[int]  # blinks that can be placed on a cue
+    closable: list[int]  # usable blinks with a frame labelled fully closed (held: a closure)
     loop: tuple[int, int]  # the recording loops from frame a back to frame b
 
     @property
@@ -184,7 +193,10 @@ def make_source(clip: zju.Clip, all_obs: list[Observation], cfg: Config) -> Sour
     blinks = tuple((kept(b.start), kept(b.end) + 1) for b in clip.blinks)
     avoid = frozenset(k for k, d in enumerate(keep)
                       if obs[k].face is None or not clip.labelled[d])
-    footage = retime.Footage(len(keep), clip.fps, blinks, margin=2, avoid=avoid)
+    shut_frames = [[k for k in range(s, e) if clip.closed[keep[k]]] for s, e in blinks]
+    shut = tuple(f[len(f) // 2] if f else (s + e - 1) // 2
+                 for f, (s, e) in zip(shut_frames, blinks, strict=True))
+    footage = retime.Footage(len(keep), clip.fps, blinks, margin=2, avoid=avoid, shut=shut)
     ok = footage.open_frames()
     runs = footage.open_runs()
     cuts: list[tuple[int, int, float]] = []
@@ -194,13 +206,14 @@ def make_source(clip: zju.Clip, all_obs: list[Observation], cfg: Config) -> Sour
     usable = [n for n, (s, e) in enumerate(blinks)
               if s - 2 > 0 and e + 2 < len(keep)
               and all(obs[k].face is not None for k in range(s - 2, e + 3))]
+    closable = [n for n in usable if shut_frames[n]]
     # the recording's loop: from late in the clip back to early, where it looks the same
     n = len(keep)
     late = [k for k in range(int(0.7 * n), n) if ok[k]]
     early = [k for k in range(0, int(0.3 * n)) if ok[k]]
     loop = _look_alike(obs, late, early, cfg, best=1)
     a, b = (loop[0][0], loop[0][1]) if loop else (n - 1, 0)
-    return Source(clip, obs, footage, usable, (a, b))
+    return Source(clip, obs, footage, usable, closable, (a, b))
 
 
 def load_sources(data: Path, cfg: Config, log: Callable[[str], None]) -> list[Source]:
@@ -240,45 +253,72 @@ def recording(src: Source, rate: float, start: float, seconds: float) -> Stream:
     return at(src, frames, rate)
 
 
-def schedule(seed: int, live: LivenessConfig, rate: float) -> list[float]:
-    """When the kiosk shows each cue if LIVENESS starts on the first frame (t = 0)."""
-    return [math.ceil(c * rate - 1e-6) / rate
-            for c in new_challenge(random.Random(seed), live).cues]
+def liveness_start(rate: float, cfg: Config) -> float:
+    """The frame on which LIVENESS starts when the face is in position from frame 0."""
+    return math.ceil(cfg.position.hold_s * rate - 1e-9) / rate
 
 
-def person_plan(src: Source, cues: Sequence[float], rng: np.random.Generator, shift: float,
-                spontaneous_per_min: float = 0.0, human: Human = HUMAN,
-                ) -> tuple[list[float], list[int]]:
-    """Blink onsets (seconds) and which clip blink plays at each: one after every cue, plus
-    spontaneous blinks at the given rate where they do not collide with an answer."""
-    onsets = [c + human.delay(rng, shift) for c in cues]
+def schedule(seed: int, live: LivenessConfig, rate: float, spare: Kind = "blink",
+             ) -> list[tuple[float, Kind]]:
+    """When the kiosk shows each cue and what it asks (spare cues: `spare`), LIVENESS starting
+    as in `liveness_start` and nothing delaying a cue."""
+    challenge = new_challenge(random.Random(seed), live)
+    t0 = liveness_start(rate, sim_config(live))
+    return [(math.ceil((t0 + c) * rate - 1e-6) / rate,
+             challenge.kind(i) if i < challenge.required else spare)
+            for i, c in enumerate(challenge.cues)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    onsets: list[float]  # when each placed blink starts closing
+    which: list[int]  # which of the clip's blinks
+    holds: list[float]  # seconds its shut frame is held (a closure)
+
+
+def person_plan(src: Source, cues: Sequence[tuple[float, Kind]], rng: np.random.Generator,
+                shift: float, spontaneous_per_min: float = 0.0, human: Human = HUMAN) -> Plan:
+    """What the person's eyes do: after every cue, a blink or a closure (a blink whose shut
+    frame is held), plus spontaneous blinks at the given rate where they fit."""
+    acts = []
+    for c, kind in cues:  # draws grouped per cue: a later cue's kind changes nothing before it
+        onset = c + human.delay(rng, shift)
+        hold = human.closure(rng) if kind == "close" else 0.0
+        acts.append((onset, hold, int(rng.choice(src.closable if hold else src.usable)), True))
     if spontaneous_per_min > 0:
         t = 0.3
         while True:
             t += float(rng.exponential(60.0 / spontaneous_per_min))
-            if t > cues[-1] + 1.5:
+            if t > cues[-1][0] + 1.5:
                 break
-            if all(abs(t - o) > 0.7 for o in onsets):
-                onsets.append(t)
-    onsets.sort()
-    kept = [onsets[0]]
-    for o in onsets[1:]:
-        if o - kept[-1] > 0.7:
-            kept.append(o)
-    which = [int(rng.choice(src.usable)) for _ in kept]
-    return kept, which
+            acts.append((t, 0.0, int(rng.choice(src.usable)), False))
+    acts.sort()
+    fp = src.footage
+    kept: list[tuple[float, float, int, bool]] = []
+    free = -1e9  # when the eyes are free again after the last placed blink
+    for onset, hold, which, asked in acts:
+        start, end = fp.blinks[which]
+        if onset - fp.margin / fp.fps <= free + 0.1:  # frames round: keep two apart
+            if not asked:
+                continue  # a spontaneous blink that would overlap: it does not happen
+            onset = free + fp.margin / fp.fps + 0.15  # an answer comes once the last blink ends
+        kept.append((onset, hold, which, asked))
+        free = onset + (end - start + fp.margin) / fp.fps + hold
+    return Plan([a[0] for a in kept], [a[2] for a in kept], [a[1] for a in kept])
 
 
 def cooperative(src: Source, rate: float, seed: int, live: LivenessConfig,
                 rng: np.random.Generator, shift: float, seconds: float,
-                spontaneous_per_min: float = 0.0, human: Human = HUMAN) -> Stream:
-    """The clip re-timed so that a real blink answers every cue of `seed`'s challenge."""
-    cues = schedule(seed, live, rate)
-    onsets, which = person_plan(src, cues, rng, shift, spontaneous_per_min, human)
+                spontaneous_per_min: float = 0.0, human: Human = HUMAN,
+                spare: Kind = "blink") -> Stream:
+    """The clip re-timed so that its real blinks answer every cue of `seed`'s challenge."""
+    plan = person_plan(src, schedule(seed, live, rate, spare), rng, shift,
+                       spontaneous_per_min, human)
     n_out = int(seconds * rate)
     ok = src.footage.open_frames()
     first = next(k for k in range(len(ok)) if ok[k])
-    frames = retime.plan(src.footage, onsets, which, n_out, rate, first=first)
+    frames = retime.plan(src.footage, plan.onsets, plan.which, n_out, rate, first=first,
+                         holds=plan.holds)
     return at(src, frames, rate)
 
 
@@ -297,6 +337,8 @@ class Trial:
     duration: float | None  # LIVENESS start to pass
     latencies: tuple[float, ...]  # Blink.start - cue shown, for answered cues
     restarts: int  # continuity breaks (a new challenge)
+    close_latencies: tuple[float, ...] = ()  # closure start - close cue shown
+    extra_closes: int = 0  # close cues beyond the challenge's own (spares asking to close)
 
 
 def run_trial(cfg: Config, stream: Stream, rate: float, seed: int, src: Source, role: str
@@ -307,24 +349,29 @@ def run_trial(cfg: Config, stream: Stream, rate: float, seed: int, src: Source, 
     occ = [s["t"] for s in stages if s["stage"] == "occlusion"]
     ch = result["challenge"]
     lo, hi = ch["window"]
-    lat = []
-    for a in ch["blink_at"]:
-        later = [s - a for s in ch["started"] if lo <= s - a <= hi]
-        if later:
-            lat.append(round(min(later), 4))
+
+    def latencies(asked: list[float], began: list[float]) -> tuple[float, ...]:
+        out = []
+        for a in asked:
+            later = [s - a for s in began if lo <= s - a <= hi]
+            if later:
+                out.append(round(min(later), 4))
+        return tuple(out)
     reason = result["reason"] if not result["liveness_passed"] else "passed"
     if not result["liveness_passed"] and result["outcome"] == "timeout":
         reason = "no verdict"
+    own = cfg.liveness.closures * max(1, len(lv))
     return Trial(src.person, src.clip.name, role, rate, seed, bool(result["liveness_passed"]),
-                 reason, round(occ[0] - lv[0], 3) if occ and lv else None, tuple(lat),
-                 max(0, len(lv) - 1))
+                 reason, round(occ[0] - lv[0], 3) if occ and lv else None,
+                 latencies(ch["blink_at"], ch["started"]), max(0, len(lv) - 1),
+                 latencies(ch["close_at"], ch["closed_from"]), len(ch["close_at"]) - own)
 
 
 def challenge_seconds(live: LivenessConfig) -> float:
-    """Long enough for every cue's window and the last blink to be reported, with slack."""
-    return (live.lead_s + live.first_jitter_s
-            + (live.cues + live.spare_cues + live.max_strays)
-            * (live.gap_min_s + live.gap_jitter_s) + 3.0)
+    """Long enough for every cue's window and the last answer to be reported, with slack."""
+    return (1.0 + live.lead_s + live.first_jitter_s
+            + (live.cues + live.spare_cues) * (live.gap_min_s + live.gap_jitter_s)
+            + live.closures * (live.close_gap_s - live.gap_min_s) + live.close_max_s + 2.0)
 
 
 def attack_trials(sources: Sequence[Source], live: LivenessConfig, rate: float, per_clip: int,
@@ -351,15 +398,23 @@ def coop_trials(sources: Sequence[Source], live: LivenessConfig, rate: float, pe
     rng = np.random.default_rng(seed0 + 1)
     shifts: dict[str, float] = {}
     out = []
-    for src in sources:
+    for n, src in enumerate(sources):
         if not src.usable:
             continue
         shift = shifts.setdefault(src.person, human.person(rng))
         for j in range(per_clip):
             seed = seed0 + 7919 * j
-            stream = cooperative(src, rate, seed, live, rng, shift, seconds,
-                                 spontaneous_per_min, human)
-            out.append(run_trial(cfg, stream, rate, seed, src, "cooperative"))
+
+            trial = None
+            for spare in ("blink", "close"):
+                person = np.random.default_rng([seed0, n, j])  # the same person both times
+                stream = cooperative(src, rate, seed, live, person, shift, seconds,
+                                     spontaneous_per_min, human, spare)  # type: ignore[arg-type]
+                trial = run_trial(cfg, stream, rate, seed, src, "cooperative")
+                if trial.extra_closes <= 0:  # else the spare asked to close the eyes: she does
+                    break
+            assert trial is not None
+            out.append(trial)
     return out
 
 
@@ -425,20 +480,24 @@ def quantiles(values: Sequence[float], qs: Sequence[float]) -> list[float]:
 # -- the window and the counts (tuning people only) ----------------------------------------
 
 
-def measure_latency(sources: Sequence[Source], rate: float, per_clip: int) -> list[float]:
-    """Blink.start - cue shown for a cooperative person, with a window wide open (0-1.5 s)
-    and far-apart cues, so nothing is cut off: what the window must contain."""
-    wide = LivenessConfig(cues=3, spare_cues=0, max_strays=8, window_start_s=0.0,
-                          window_end_s=1.5, gap_min_s=1.8, gap_jitter_s=0.5)
+def measure_latency(sources: Sequence[Source], rate: float, per_clip: int
+                    ) -> tuple[list[float], list[float]]:
+    """Cue shown -> Blink.start, and close cue shown -> first closed frame, for a cooperative
+    person, with a window wide open (0-1.5 s) and far-apart cues, so nothing is cut off: what
+    the window must contain."""
+    wide = LivenessConfig(cues=3, closures=1, spare_cues=0, max_strays=8, window_start_s=0.0,
+                          window_end_s=1.5, gap_min_s=1.8, close_gap_s=3.5, gap_jitter_s=0.5)
     trials = coop_trials(sources, wide, rate, per_clip, seed0=500)
-    return [x for t in trials for x in t.latencies]
+    return ([x for t in trials for x in t.latencies],
+            [x for t in trials for x in t.close_latencies])
 
 
-def choose_window(latency: dict[float, list[float]]) -> tuple[float, float]:
-    """From the 0.5th to the 99.5th percentile over both loop rates, widened by one 15 fps
-    frame each side (the emulator's clock can shift a cue by a frame), rounded to 0.05 s."""
-    lo = min(np.quantile(v, 0.005) for v in latency.values()) - 1 / 15
-    hi = max(np.quantile(v, 0.995) for v in latency.values()) + 1 / 15
+def choose_window(latency: dict[Any, list[float]]) -> tuple[float, float]:
+    """From the 0.5th to the 99.5th percentile over both loop rates and both kinds of answer,
+    widened by one 15 fps frame each side (the emulator's clock can shift a cue by a frame),
+    rounded outwards to 0.05 s."""
+    lo = min(np.quantile(v, 0.005) for v in latency.values() if v) - 1 / 15
+    hi = max(np.quantile(v, 0.995) for v in latency.values() if v) + 1 / 15
     return max(0.0, math.floor(lo * 20) / 20), math.ceil(hi * 20) / 20
 
 
@@ -447,17 +506,19 @@ def tune(sources: Sequence[Source], window: tuple[float, float], log: Callable[[
     """Candidate counts and cue spacing on the tuning people: attack and cooperative pass
     rates and the challenge's length, at 15 fps (the shipped loop rate)."""
     rows = []
-    grid = itertools.product((3, 4, 5), (0, 1), (1.0, 1.5, 2.0))
-    for cues, strays, jitter in grid:
-        live = LivenessConfig(cues=cues, spare_cues=1, max_strays=strays, lead_s=1.0,
-                              first_jitter_s=1.5, gap_min_s=round(window[1] + 0.1, 2),
+    grid = itertools.product((0, 1), (3, 4), (0, 1), (1.0, 1.5, 2.0))
+    for closures, cues, strays, jitter in grid:
+        live = LivenessConfig(cues=cues, closures=closures, spare_cues=1, max_strays=strays,
+                              lead_s=1.0, first_jitter_s=1.5,
+                              gap_min_s=round(window[1] + 0.1, 2), close_gap_s=1.8,
                               gap_jitter_s=jitter, window_start_s=window[0],
                               window_end_s=window[1])
-        att = attack_trials(sources, live, 15.0, per_clip=20, seed0=1000)
-        coop = coop_trials(sources, live, 15.0, per_clip=12, seed0=2000)
+        att = attack_trials(sources, live, 15.0, per_clip=15, seed0=1000)
+        coop = coop_trials(sources, live, 15.0, per_clip=10, seed0=2000)
+        rep = replayed_trials(sources, live, 15.0, per_clip=10, seed0=3000)
         durs = [t.duration for t in coop if t.duration is not None]
-        row = {"cues": cues, "max_strays": strays, "gap_jitter_s": jitter,
-               "attack": rate_of(att), "cooperative": rate_of(coop),
+        row = {"closures": closures, "cues": cues, "max_strays": strays, "gap_jitter_s": jitter,
+               "attack": rate_of(att), "cooperative": rate_of(coop), "replayed": rate_of(rep),
                "median_s": statistics.median(durs) if durs else None,
                "p95_s": float(np.quantile(durs, 0.95)) if durs else None}
         rows.append(row)
@@ -466,15 +527,14 @@ def tune(sources: Sequence[Source], window: tuple[float, float], log: Callable[[
 
 
 def pick(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Attack <= 1% and cooperative >= 97% with a median challenge <= 8 s; among those the
-    lowest attack rate, then the shortest. If none qualifies, the best cooperative rate
-    among attack <= 1%."""
-    ok = [r for r in rows if r["attack"] <= 0.01 and r["cooperative"] >= 0.97
-          and (r["median_s"] or 99) <= 8.0]
-    if ok:
-        return min(ok, key=lambda r: (r["attack"], r["median_s"]))
-    safe = [r for r in rows if r["attack"] <= 0.01] or list(rows)
-    return max(safe, key=lambda r: (r["cooperative"], -r["attack"]))
+    """Among the rows whose recording attack is <= 1% and median challenge <= 8 s: those
+    within 2 points of the best cooperative rate, then the lowest replayed-session rate, then
+    the shortest median. (Cooperative >= 97% is the goal; the rule does not hide a miss.)"""
+    safe = [r for r in rows if r["attack"] <= 0.01 and (r["median_s"] or 99) <= 8.0]
+    safe = safe or list(rows)
+    best = max(r["cooperative"] for r in safe)
+    near = [r for r in safe if r["cooperative"] >= best - 0.02]
+    return min(near, key=lambda r: (r["replayed"], r["median_s"] or 99, r["attack"]))
 
 
 # -- printed photos and the demo --------------------------------------------------------
@@ -616,16 +676,17 @@ def card(res: dict[str, Any]) -> str:
     f15, f30 = res["final"]["15.0"], res["final"]["30.0"]
     lo, hi = res["window"]
     picked = res["picked"]
-    same = picked is not None and all(live[k] == picked[k]
-                                      for k in ("cues", "max_strays", "gap_jitter_s"))
+    same = picked is not None and all(live[k] == picked[k] for k in (
+        "closures", "cues", "max_strays", "gap_jitter_s"))
     people = sorted({t.person for t in f15["attack"]})
     by = {name: per_person(trials) for name, trials in f15.items()}
     by30 = {name: per_person(trials) for name, trials in f30.items()}
     person_rows = [[p, pct(by["attack"].get(p, [])), pct(by["cooperative"].get(p, [])),
                     pct(by30["attack"].get(p, [])), pct(by30["cooperative"].get(p, []))]
                    for p in people]
-    tune_rows = [[r["cues"], r["max_strays"], r["gap_jitter_s"], f"{100 * r['attack']:.2f}%",
-                  f"{100 * r['cooperative']:.1f}%",
+    tune_rows = [[r["closures"], r["cues"], r["max_strays"], r["gap_jitter_s"],
+                  f"{100 * r['attack']:.2f}%",
+                  f"{100 * r['replayed']:.2f}%", f"{100 * r['cooperative']:.1f}%",
                   "-" if r["median_s"] is None else f"{r['median_s']:.1f}",
                   "-" if r["p95_s"] is None else f"{r['p95_s']:.1f}"]
                  for r in res["tuning"]]
@@ -644,18 +705,27 @@ def card(res: dict[str, Any]) -> str:
         "## The design",
         "",
         "After the person is in position the screen says *Get ready to blink*; then, at random "
-        "moments, **Blink now** with an amber frame around the picture and a closed-eye sign "
-        "(and a tone where there is sound). A blink answers a cue when it *starts* (the "
-        "detector's `Blink.start`, the first frame seen closed) "
-        f"**{lo:.2f}-{hi:.2f} s** after the cue appeared. The person must answer "
-        f"**{live['cues']}** cues; **{live['spare_cues']}** more cue is shown if one is missed; "
-        f"**{live['max_strays']}** blink nobody asked for is tolerated after the first cue, "
-        "more fail the attempt (blinks before the first cue are ignored: they answer nothing). "
-        f"The first cue comes {live['lead_s']:.1f}-{live['lead_s'] + live['first_jitter_s']:.1f}"
-        f" s after the instruction, each next one {live['gap_min_s']:.2f}-"
-        f"{live['gap_min_s'] + live['gap_jitter_s']:.2f} s after the previous (uniform). "
-        "A recording cannot see the cues: it passes only if its blinks happen to start inside "
-        "every window and hardly anywhere else.",
+        "moments, **Blink now** or **Close your eyes** with an amber frame around the picture "
+        "and a closed-eye sign (and a tone where there is sound). "
+        f"{live['cues']} cues, {live['closures']} of them (at a random place) asking to close "
+        "the eyes. A blink answers a blink cue when it *starts* (the detector's `Blink.start`) "
+        f"**{lo:.2f}-{hi:.2f} s** after the cue appeared; a closure (both eyes seen shut for "
+        f"{live['close_min_s']:.1f}-{live['close_max_s']:.1f} s, longer than any blink the "
+        "detector counts) answers a close cue when its first shut frame is in the same window. "
+        f"**{live['spare_cues']}** more cue is shown if one is missed (asking again for what "
+        f"was missed); **{live['max_strays']}** blink or closure nobody asked for is tolerated "
+        "after the first cue, more fail the attempt (what happens before the first cue answers "
+        "nothing and is ignored). The first cue comes "
+        f"{live['lead_s']:.1f}-{live['lead_s'] + live['first_jitter_s']:.1f} s after the "
+        f"instruction, each next one {live['gap_min_s']:.2f}-"
+        f"{live['gap_min_s'] + live['gap_jitter_s']:.2f} s after the previous "
+        f"({live['close_gap_s']:.1f}-{live['close_gap_s'] + live['gap_jitter_s']:.1f} s after a "
+        "close cue), uniform; a cue waits for a face with open eyes. A recording cannot see the "
+        "cues: it passes only if its blinks happen to start inside every blink window, hardly "
+        "anywhere else, and its subject happened to hold their eyes shut exactly when the close "
+        "cue came. Why a closure: with blinks alone the measured trade-off was poor (next "
+        "section: the single-blink rows); people do not shut their eyes for most of a second "
+        "unless asked, so natural blinking cannot answer a close cue at all.",
         "",
         "## Data, roles, split",
         "",
@@ -707,8 +777,8 @@ def card(res: dict[str, Any]) -> str:
         "Measured end to end on the tuning people (cooperative role, window wide open, far-apart "
         "cues) - quantiles 0 / 0.5 / 5 / 50 / 95 / 99.5 / 100%:",
         "",
-        _table([[f"{float(r):.0f} fps", *q] for r, q in res["latency_q"].items()],
-               ["loop rate", "min", "0.5%", "5%", "median", "95%", "99.5%", "max"]),
+        _table([[what, *q] for what, q in res["latency_q"].items()],
+               ["loop rate, answer", "min", "0.5%", "5%", "median", "95%", "99.5%", "max"]),
         "",
         f"Window = 0.5th to 99.5th percentile over both rates, widened by one 15 fps frame each "
         f"side (the emulator's clock can move a cue by a frame) and rounded outwards to 0.05 s: "
@@ -720,8 +790,9 @@ def card(res: dict[str, Any]) -> str:
         "among those the lowest attack rate. Lead 1.0 s, first-cue jitter 1.5 s, one spare cue, "
         "the next cue no sooner than the window's end + 0.1 s.",
         "",
-        _table(tune_rows, ["cues", "strays", "gap jitter s", "attack", "cooperative",
-                           "median s", "p95 s"]) if tune_rows else "(not run)",
+        _table(tune_rows, ["closures", "cues", "strays", "gap jitter s", "recording",
+                           "replayed session",
+                           "cooperative", "median s", "p95 s"]) if tune_rows else "(not run)",
         "",
         f"Picked: {picked}. The shipped configuration "
         f"{'is this pick' if same else 'DIFFERS from this pick'}: {live}.",
@@ -831,10 +902,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. what the window must hold (tuning people only)
     res["detector"] = {str(r): detector_timing(tune_src, r) for r in RATES}
-    latency = {r: measure_latency(tune_src, r, max(2, int(10 * scale))) for r in RATES}
-    res["latency_q"] = {str(r): quantiles(v, (0.0, 0.005, 0.05, 0.5, 0.95, 0.995, 1.0))
-                        for r, v in latency.items()}
-    window = choose_window(latency)
+    measured = {r: measure_latency(tune_src, r, max(2, int(30 * scale))) for r in RATES}
+    qs = (0.0, 0.005, 0.05, 0.5, 0.95, 0.995, 1.0)
+    res["latency_q"] = {f"{r:.0f} fps, {what}": quantiles(m[k], qs)
+                        for r, m in measured.items()
+                        for k, what in enumerate(("blink", "closure"))}
+    window = choose_window({(r, k): m[k] for r, m in measured.items() for k in (0, 1)})
     res["window"] = window
     log(f"window {window}: latency quantiles {res['latency_q']}")
 

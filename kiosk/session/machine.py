@@ -21,7 +21,7 @@ from kiosk.session.attack import AttackCheck
 from kiosk.session.attempts import AttemptLimiter
 from kiosk.session.continuity import Continuity
 from kiosk.session.covered import NONE, Cover, CoverWatch
-from kiosk.session.liveness import LivenessCheck, new_challenge
+from kiosk.session.liveness import LivenessCheck, eye_state, new_challenge
 from kiosk.session.occlusion import OcclusionCheck
 from kiosk.vision.blink import BlinkDetector
 
@@ -244,9 +244,11 @@ class Session:
     def _liveness_prompt(self, t: float) -> None:
         check = self._liveness_check
         params = {"count": check.required, "done": check.done}
-        if check.cue_on(t):
-            self.prompt = Prompt("live", "liveness.blink_now", "liveness.blink_now_hint", params,
-                                 progress=check.progress, cue=len(check.shown))
+        cue = check.showing(t)
+        if cue is not None:
+            key = "liveness.blink_now" if cue.kind == "blink" else "liveness.close_now"
+            self.prompt = Prompt("live", key, f"{key}_hint", params, progress=check.progress,
+                                 cue=len(check.shown))
         elif not check.shown:
             self.prompt = Prompt("live", "liveness.ready", "liveness.ready_hint", params,
                                  progress=check.progress)
@@ -262,7 +264,11 @@ class Session:
         seen = obs.face is not None and not self._cover.heavy
         blink = self._blinks.update(obs.t, obs.eyes if seen else None)
         check = self._liveness_check
-        status = check.update(obs.t, blink, face=seen)
+        eyes = None
+        if seen and obs.eyes is not None:
+            p = self._blinks.params
+            eyes = eye_state((obs.eyes.left_closed, obs.eyes.right_closed), p.open_at, p.close_at)
+        status = check.update(obs.t, blink, face=seen, eyes=eyes)
         if status == "passed":
             self._liveness_passed = True
             self._occlusion_check = OcclusionCheck.from_config(self.cfg.occlusion)
@@ -273,7 +279,7 @@ class Session:
             self._attempts.failed(now)
             self._show_result(False, f"liveness_{check.reason}", now, outcome="rejected")
             return
-        if self._cover.heavy and not check.cue_on(obs.t):
+        if self._cover.heavy and check.showing(obs.t) is None:
             self.prompt = self._covered_prompt()
         elif self._notice_until > now and not check.shown:
             self.prompt = Prompt("live", "liveness.lost", "liveness.lost_hint")

@@ -17,23 +17,26 @@ WINDOW = (0.2, 0.9)
 
 
 def challenge(cues: tuple[float, ...] = (1.5, 3.5, 5.5), required: int = 3,
-              max_strays: int = 1) -> Challenge:
-    return Challenge(cues, required, WINDOW, max_strays)
+              max_strays: int = 1, kinds: tuple[str, ...] = ()) -> Challenge:
+    return Challenge(cues, required, WINDOW, max_strays, kinds)  # type: ignore[arg-type]
 
 
-def play(check: LivenessCheck, starts: list[float], until: float,
-         closed_s: float = 0.2) -> list[tuple[float, str]]:
-    """Frames at FPS; a blink starting at s is reported `closed_s` later (when the eyes
-    reopen), like the detector does. Returns the status changes."""
+def play(check: LivenessCheck, starts: list[float], until: float, closed_s: float = 0.2,
+         closures: tuple[tuple[float, float], ...] = ()) -> list[tuple[float, str]]:
+    """Frames at FPS. A blink starting at s shuts the eyes for `closed_s` and is reported when
+    they reopen, like the detector does; a closure (start, seconds) shuts them for that long
+    (the detector reports no blink for it). Returns the status changes."""
     changes, last = [], None
     pending = sorted(starts)
+    shut = [(s, s + closed_s) for s in starts] + [(s, s + d) for s, d in closures]
     for i in range(int((until - check.started_at) * FPS) + 1):
         t = round(check.started_at + i / FPS, 6)
         blink = None
         if pending and pending[0] + closed_s <= t:
             s = pending.pop(0)
             blink = Blink(s, t)
-        status = check.update(t, blink)
+        eyes = "closed" if any(a <= t < b for a, b in shut) else "open"
+        status = check.update(t, blink, eyes=eyes)
         if status != last:
             changes.append((round(t, 3), status))
             last = status
@@ -41,15 +44,21 @@ def play(check: LivenessCheck, starts: list[float], until: float,
 
 
 def test_new_challenge_draws_cues_from_the_config() -> None:
-    cfg = LivenessConfig(cues=3, spare_cues=1, lead_s=1.2, first_jitter_s=1.0, gap_min_s=1.2,
-                         gap_jitter_s=1.5)
+    cfg = LivenessConfig(cues=3, closures=1, spare_cues=1, lead_s=1.2, first_jitter_s=1.0,
+                         gap_min_s=1.2, close_gap_s=2.5, gap_jitter_s=1.5)
     draws = [new_challenge(random.Random(seed), cfg) for seed in range(300)]
     assert all(len(c.cues) == 4 and c.required == 3 and c.spare == 1 for c in draws)
     assert all(1.2 <= c.cues[0] <= 2.2 for c in draws)
-    gaps = [b - a for c in draws for a, b in zip(c.cues, c.cues[1:], strict=False)]
-    assert 1.2 - 1e-3 <= min(gaps) < 1.3 and 2.6 < max(gaps) <= 2.7 + 1e-3
+    assert all(c.kinds.count("close") == 1 and len(c.kinds) == 3 for c in draws)
+    assert {c.kinds.index("close") for c in draws} == {0, 1, 2}  # anywhere
+    for c in draws:
+        for i, (a, b) in enumerate(zip(c.cues, c.cues[1:], strict=False)):
+            least = 2.5 if c.kind(i) == "close" else 1.2
+            assert least - 1e-3 <= b - a <= least + 1.5 + 1e-3
     assert len({c.cues for c in draws}) == 300  # every seed its own schedule
     assert all(c.window == (cfg.window_start_s, cfg.window_end_s) for c in draws)
+    blinks_only = LivenessConfig(closures=0)
+    assert new_challenge(random.Random(1), blinks_only).kinds == ("blink",) * blinks_only.cues
 
 
 def test_new_challenge_is_seedable() -> None:
@@ -83,11 +92,22 @@ def test_blinks_answering_every_cue_pass() -> None:
 def test_the_cue_shows_until_answered_or_its_window_closes() -> None:
     check = LivenessCheck(challenge(), 0.0)
     play(check, [], until=1.4)
-    assert not check.cue_on(1.4)
-    check.update(1.5, None)
-    assert check.cue_on(1.5) and check.cue_on(1.5 + 0.9) and not check.cue_on(1.5 + 0.95)
+    assert check.showing(1.4) is None
+    check.update(1.5, None, eyes="open")
+    cue = check.showing(1.5)
+    assert cue is not None and cue.kind == "blink"
+    assert check.showing(1.5 + 0.9) is cue and check.showing(1.5 + 0.95) is None
     check.update(2.0, Blink(1.8, 2.0))
-    assert check.done == 1 and not check.cue_on(2.0)
+    assert check.done == 1 and check.showing(2.0) is None
+
+
+def test_a_cue_waits_until_someone_could_see_it() -> None:
+    check = LivenessCheck(challenge(), 0.0)
+    check.update(1.5, None, face=False)
+    check.update(1.6, None, eyes="closed")
+    assert check.shown == []
+    check.update(1.7, None, eyes="open")
+    assert [c.shown for c in check.shown] == [1.7]
 
 
 @pytest.mark.parametrize("delay", [0.1, 0.19, 0.95, 1.3])
@@ -106,8 +126,9 @@ def test_too_many_strays_fail_at_once() -> None:
 
 def test_blinks_before_the_first_cue_are_ignored() -> None:
     check = LivenessCheck(challenge(max_strays=0), 0.0)
-    play(check, [0.2, 0.7, 1.2], until=1.5)
-    assert check.status == "pending" and check.strays == 0 and len(check.seen) == 3
+    play(check, [0.2, 0.7, 1.2], until=1.5, closures=((0.4, 0.8),))
+    assert check.status == "pending" and check.strays == 0 and len(check.seen) == 2
+    assert len(check.closures) == 1
 
 
 def test_a_double_blink_is_one_answer() -> None:
@@ -143,7 +164,7 @@ def test_no_cue_is_shown_after_the_challenge_passed() -> None:
 
 def test_a_late_blink_that_started_in_its_window_still_answers() -> None:
     check = LivenessCheck(challenge(), 0.0, answer_grace_s=0.9)
-    play(check, [2.3], until=3.4, closed_s=0.8)  # eyes closed until 3.1
+    play(check, [2.3], until=3.4, closed_s=0.5)  # reported at 2.8, after the window
     assert check.done == 1 and check.status == "pending"
 
 
@@ -158,3 +179,49 @@ def test_a_recording_that_ignores_the_cues_fails_for_most_seeds() -> None:
         passed += check.status == "passed"
         assert check.status != "pending"
     assert passed <= 4
+
+
+CLOSE = ("blink", "close", "blink")
+
+
+def test_a_closure_answers_a_close_cue() -> None:
+    check = LivenessCheck(challenge(kinds=CLOSE, max_strays=0), 0.0)
+    changes = play(check, [1.9, 5.9], until=8, closures=((3.9, 1.0),))
+    assert changes[-1][1] == "passed"
+    assert [c.kind for c in check.shown] == list(CLOSE)
+    assert check.shown[1].answer == check.closures[0]
+    assert check.closures[0].start == pytest.approx(3.933, abs=0.01)
+
+
+@pytest.mark.parametrize("what", ["blink", "short", "long"])
+def test_only_a_closure_of_the_right_length_answers_a_close_cue(what: str) -> None:
+    check = LivenessCheck(challenge(kinds=CLOSE, max_strays=5), 0.0)
+    closures = {"blink": (), "short": ((3.9, 0.45),), "long": ((3.9, 3.5),)}[what]
+    play(check, [1.9] + ([3.9] if what == "blink" else []), until=5.5, closures=closures)
+    assert check.shown[1].answer is None
+    assert check.strays == (1 if what == "blink" else 0)
+
+
+def test_a_closure_on_a_blink_cue_is_a_stray() -> None:
+    check = LivenessCheck(challenge(kinds=CLOSE, max_strays=0), 0.0)
+    changes = play(check, [], until=4, closures=((1.9, 1.0),))
+    assert changes[-1][1] == "failed" and check.reason == "off_cue"
+
+
+def test_a_spare_cue_asks_again_for_a_missed_closure() -> None:
+    cues = (1.5, 3.5, 6.5, 8.5)
+    check = LivenessCheck(Challenge(cues, 3, WINDOW, 0, CLOSE), 0.0)  # type: ignore[arg-type]
+    # the closure is missed; the blink cue after it is answered; the spare asks to close
+    changes = play(check, [1.9, 6.9], until=12, closures=((8.9, 1.0),))
+    assert [c.kind for c in check.shown] == ["blink", "close", "blink", "close"]
+    assert changes[-1][1] == "passed"
+
+
+def test_natural_blinking_cannot_answer_a_close_cue() -> None:
+    """Recordings blinking at any steady rhythm, 1000 random schedules with one closure."""
+    cfg = LivenessConfig(closures=1)
+    for period in (1.0, 1.7, 2.8):
+        for seed in range(200):
+            check = LivenessCheck(new_challenge(random.Random(seed), cfg), 0.0)
+            play(check, [0.3 + period * k for k in range(20)], until=20)
+            assert check.status == "failed", (period, seed)

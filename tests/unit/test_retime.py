@@ -53,3 +53,13 @@ def test_impossible_plans_are_refused():
         plan(CLIP, onsets=[1.0, 1.1], blinks=[0, 0], n_out=60, fps_out=15.0)
     with pytest.raises(ValueError, match="does not fit"):
         plan(CLIP, onsets=[3.9], blinks=[0], n_out=60, fps_out=15.0)
+
+
+def test_a_hold_keeps_the_blink_s_shut_frame_then_it_opens_as_recorded():
+    out = plan(CLIP, onsets=[1.0], blinks=[0], n_out=60, fps_out=15.0, holds=[1.0])
+    shut = CLIP.shut_frame(0)
+    assert shut == 11
+    held = [k for k, f in enumerate(out) if f == shut]
+    assert len(held) >= 15 and held == list(range(held[0], held[-1] + 1))  # ~1 s, unbroken
+    after = out[held[-1] + 1:held[-1] + 3]
+    assert after[0] > shut and after[1] > after[0]  # then the lid opens at real speed

@@ -12,7 +12,14 @@ from kiosk.config import AttemptsConfig, Config, LivenessConfig, SessionConfig
 from kiosk.domain import Eyes, Face, Observation, Quality
 from kiosk.screens import to_screen
 from kiosk.session.guidance import advice
-from kiosk.session.machine import Session, SessionEnded, Stage, StageChanged, TakeSelfie
+from kiosk.session.machine import (
+    Prompt,
+    Session,
+    SessionEnded,
+    Stage,
+    StageChanged,
+    TakeSelfie,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -78,21 +85,27 @@ class Run:
         assert self.session.stage == Stage.LIVENESS
 
     def blink_as_asked(self, reaction_s: float = 0.35, extra: tuple[float, ...] = ()) -> None:
-        """Blink once `reaction_s` after each "Blink now" cue appears (eyes shut 0.15 s),
-        and `extra` seconds after the first cue appeared, until LIVENESS ends."""
-        blinks: list[float] = []
+        """Do what each cue asks `reaction_s` after it appears: blink (eyes shut 0.15 s) or
+        close the eyes for 1 s; also blink `extra` seconds after the first cue appeared;
+        until LIVENESS ends."""
+        shut: list[tuple[float, float]] = []
 
         def script(t: float) -> Observation:
-            closed = any(b <= t < b + 0.15 for b in blinks)
+            closed = any(a <= t < b for a, b in shut)
             return obs(t, face_at(), SHUT if closed else OPEN)
 
-        end = self.t + 15
+        end = self.t + 20
+        answered = 0
         while self.t < end and self.session.stage == Stage.LIVENESS:
             self.events += self.session.step(script(self.t), self.t)
-            if self.session.prompt.cue and not any(b > self.t - 1 for b in blinks):
-                if not blinks:
-                    blinks += [self.t + e for e in extra]
-                blinks.append(self.t + reaction_s)
+            cue = self.session.prompt.cue
+            if cue > answered:
+                answered = cue
+                if not shut:
+                    shut += [(self.t + e, self.t + e + 0.15) for e in extra]
+                start = self.t + reaction_s
+                long = self.session.prompt.key == "liveness.close_now"
+                shut.append((start, start + (1.0 if long else 0.15)))
             self.t = round(self.t + 1 / FPS, 6)
 
 
@@ -190,17 +203,34 @@ def test_the_cue_is_shown_then_answered():
     run = Run()
     run.to_liveness()
     run.until(lambda t: obs(t, face_at()), 4, lambda s: s.prompt.cue)
-    assert run.session.prompt.key == "liveness.blink_now" and run.session.prompt.cue
+    first = run.session.liveness_checks[0].challenge.kind(0)
+    assert run.session.prompt.key == f"liveness.{first}_now" and run.session.prompt.cue == 1
     screen = to_screen(run.session.prompt, messages.load("en"))
-    assert screen.cue and screen.prompt == "Blink now"
+    assert screen.cue == 1
+    assert screen.prompt == {"blink": "Blink now", "close": "Close your eyes"}[first]
     run.blink_as_asked()
     assert run.session.stage == Stage.OCCLUSION
     [check] = run.session.liveness_checks
     assert check.status == "passed" and check.done == check.required == Config().liveness.cues
 
 
+def test_a_close_cue_says_close_your_eyes_and_a_closure_answers_it():
+    run = Run()
+    run.to_liveness()
+    kinds = run.session.liveness_checks[0].challenge.kinds
+    assert kinds.count("close") == Config().liveness.closures == 1
+    run.blink_as_asked()
+    [check] = run.session.liveness_checks
+    assert check.status == "passed" and len(check.closures) == 1
+    close = next(c for c in check.shown if c.kind == "close")
+    assert close.answer == check.closures[0]
+    prompt = Prompt("live", "liveness.close_now", "liveness.close_now_hint", cue=2)
+    screen = to_screen(prompt, messages.load("en"))
+    assert (screen.prompt, screen.cue) == ("Close your eyes", 2)
+
+
 def test_blinking_away_from_the_cues_fails():
-    cfg = Config(liveness=LivenessConfig(gap_min_s=3.0, gap_jitter_s=0.5))
+    cfg = Config(liveness=LivenessConfig(closures=0, gap_min_s=3.0, gap_jitter_s=0.5))
     run = Run(cfg=cfg)
     run.to_liveness()
     # between the first cue's window and the second cue: two blinks no cue asked for
