@@ -106,13 +106,17 @@ def cut(image: np.ndarray, centre: tuple[float, float], width: float,
                  and b[0] < FRAME[0] and b[1] < FRAME[1]]
 
 
-def uci_cuts(root: Path, rng: np.random.Generator) -> list[Cut]:
+def uci_cuts(root: Path, rng: np.random.Generator,
+             keep: Callable[[str], bool] = lambda photo: True) -> list[Cut]:
+    """Every annotated face of the photos `keep` accepts, and background cut-outs."""
     rows = list(csv.DictReader((root / "annotations.csv").open()))
     by_photo: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in rows:
         by_photo[r["image"]].append(r)
     out = []
     for photo in sorted(by_photo, key=lambda p: int(Path(p).stem)):
+        if not keep(photo):
+            continue
         image = read_rgb(root / "images" / photo)
         boxes = [(float(r["x1"]), float(r["y1"]), float(r["x2"]) - float(r["x1"]),
                   float(r["y2"]) - float(r["y1"])) for r in by_photo[photo]]
