@@ -75,7 +75,8 @@ def subgroup_rows(h: dict[str, Any], goal: float = 0.02) -> str:
         seen = f"{found['k']}/{found['n']}" if found else "–"
         who = "person" if t["units"] == 1 else "people"
         people = f" ({t['units']} {who})" if t["units"] else ""
-        out.append(f"| {name}{people} | {seen} | {_rate(t)} | {_verdict(t, goal)} |")
+        which = ", ".join(f"{r} {k}" for r, k in sorted(t.get("named", {}).items())) or "–"
+        out.append(f"| {name}{people} | {seen} | {_rate(t)} | {which} | {_verdict(t, goal)} |")
     return "\n".join(out)
 
 
@@ -192,8 +193,8 @@ Goal: <= 2% in every subgroup. "point estimate only" means the measured rate is 
 the 95% interval reaches above it: **a subgroup of a few dozen faces cannot show a 2% rate**
 (with 0 false blocks in n faces the upper bound is about 3.7/n).
 
-| subgroup | found | falsely blocked [95% CI] | <= 2%? |
-|---|---|---|---|
+| subgroup | found | falsely blocked [95% CI] | regions named | <= 2%? |
+|---|---|---|---|---|
 {subgroup_rows(h)}
 
 Over every held-out clean still (every row above that is not a subset of another):

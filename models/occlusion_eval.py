@@ -90,18 +90,21 @@ class Tally:
     k: int = 0
     n: int = 0
     units: set[str] = field(default_factory=set)  # people / clips behind the count
+    named: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # region -> events
 
-    def add(self, hit: bool, unit: str = "") -> None:
+    def add(self, hit: bool, unit: str = "", named: Iterable[str] = ()) -> None:
         self.k += int(hit)
         self.n += 1
         if unit:
             self.units.add(unit)
+        for r in named:
+            self.named[r] += 1
 
     def as_dict(self) -> dict[str, Any]:
         lo, hi = wilson(self.k, self.n)
         rate = self.k / self.n if self.n else float("nan")
         return {"k": self.k, "n": self.n, "rate": rate, "lo": lo, "hi": hi,
-                "units": len(self.units)}
+                "units": len(self.units), "named": dict(self.named)}
 
 
 class Scorer:
@@ -252,7 +255,7 @@ def evaluate(root: Path, pipeline: Pipeline, threshold: float,
             continue
         named = scorer.named(p, still.regions)
         for g in still.groups:
-            groups[g].add(bool(named), still.unit)
+            groups[g].add(bool(named), still.unit, named)
         overall.add(bool(named))
         for r in p:
             if still.regions is None or r in still.regions:
@@ -289,7 +292,7 @@ def evaluate(root: Path, pipeline: Pipeline, threshold: float,
         if level == 0:
             found["UCI-OFD visible"].add(ok)
             if ok:
-                groups["UCI-OFD visible"].add(bool(named))
+                groups["UCI-OFD visible"].add(bool(named), named=named)
                 overall.add(bool(named))
         else:
             uci[f"{name}: a region named (of all faces)"].add(bool(named))
