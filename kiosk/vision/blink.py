@@ -1,8 +1,10 @@
 """Blink detection over time: open -> closed -> open of both eyes within human blink timing.
 
 Each frame gives a *closure* per eye in [0, 1]: the eye-state model's p(closed) measured
-against the person's own open-eye level, c = (p - ref) / (1 - ref), where ref is the median
-p of the last `reference_s` seconds of frames on which no eye read closed. New people and
+against the person's own open-eye level, c = (p - ref) / (1 - ref), where ref is a low
+quantile (`reference_q`) of p over the last `reference_s` seconds of frames on which no eye
+read closed (a low quantile, not the median, so that a blink or a long closure during
+POSITION, which feeds every frame, cannot raise the level). New people and
 cameras differ most in how their open eyes score (glasses, squints, light), so the level is
 per session: the POSITION stage feeds it (`calibrate()`) before the challenge, and nothing
 is counted before there is one. An eye whose level is above `max_reference` reads closed
@@ -25,6 +27,9 @@ frames behave the same):
 - the whole open -> open cycle took at most `max_cycle_s`, which also ends a closure that
   goes on too long: eyes kept closed are not a blink, and need to open again first.
 
+A closure that starts less than `merge_s` after the last counted blink ended is the second
+half of a double blink: it is part of that blink and not counted again.
+
 `update` returns a `Blink(start, end)` on the completing frame and None otherwise: `start`
 is the first frame on which an eye was no longer open (the eyes closing), `end` the frame
 that ended the closure (when the blink is counted). The liveness challenge times its
@@ -40,7 +45,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
-from statistics import median
 
 from kiosk.domain import Eyes
 
@@ -58,14 +62,16 @@ class BlinkParams:
     open_at: float = 0.1
     close_at: float = 0.3
     min_closed_s: float = 0.05
-    max_closed_s: float = 0.5
-    max_cycle_s: float = 0.9
+    max_closed_s: float = 0.7  # cued (voluntary) blinks close longer than spontaneous ones
+    max_cycle_s: float = 1.1
     max_gap_s: float = 0.4
     calibrate: bool = True  # closure relative to the session's open-eye level
-    reference_s: float = 2.0  # open-eye reference: median of this many seconds of frames
+    reference_s: float = 2.0  # open-eye reference: over this many seconds of frames ...
+    reference_q: float = 0.3  # ... this quantile of p (0.5: the median)
     reference_min: int = 3  # frames needed before there is a reference
     max_reference: float = 0.5  # an eye whose open level is above this is unreadable
     reopen_either: bool = True  # a closure ends when either eye is open (else: both)
+    merge_s: float = 0.1  # a closure starting this soon after a blink ended is part of it
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.open_at < self.close_at <= 1.0:
@@ -76,6 +82,8 @@ class BlinkParams:
             raise ValueError("need 0 <= max_reference < 1")
         if self.reference_s <= 0 or self.reference_min < 1:
             raise ValueError("need reference_s > 0 and reference_min >= 1")
+        if not 0.0 <= self.reference_q <= 1.0 or self.merge_s < 0:
+            raise ValueError("need 0 <= reference_q <= 1 and merge_s >= 0")
 
 
 def _unit(v: float) -> float:
@@ -89,31 +97,39 @@ class _Phase(Enum):
     TOO_LONG = "too_long"  # closure outlasted a blink: wait for OPEN without counting
 
 
-class _Reference:
-    """Per-eye median of a signal over the last `seconds` of frames fed to it."""
+def _quantile(values: list[float], q: float) -> float:
+    """Linear-interpolated quantile (q = 0.5 is the median)."""
+    v = sorted(values)
+    x = q * (len(v) - 1)
+    i = min(int(x), len(v) - 2) if len(v) > 1 else 0
+    return v[i] if len(v) == 1 else v[i] + (v[i + 1] - v[i]) * (x - i)
 
-    def __init__(self, seconds: float, minimum: int) -> None:
-        self.seconds, self.minimum = seconds, minimum
+
+class _Reference:
+    """Per-eye quantile of a signal over the last `seconds` of frames fed to it."""
+
+    def __init__(self, seconds: float, minimum: int, q: float) -> None:
+        self.seconds, self.minimum, self.q = seconds, minimum, q
         self._values: deque[tuple[float, float, float]] = deque()
-        self._median: tuple[float, float] | None = None
+        self._level: tuple[float, float] | None = None
 
     def add(self, t: float, left: float, right: float) -> None:
         self._values.append((t, left, right))
         while self._values and self._values[0][0] < t - self.seconds:
             self._values.popleft()
-        self._median = None
+        self._level = None
 
     def get(self) -> tuple[float, float] | None:
         if len(self._values) < self.minimum:
             return None
-        if self._median is None:
-            self._median = (median(v[1] for v in self._values),
-                            median(v[2] for v in self._values))
-        return self._median
+        if self._level is None:
+            self._level = (_quantile([v[1] for v in self._values], self.q),
+                           _quantile([v[2] for v in self._values], self.q))
+        return self._level
 
     def clear(self) -> None:
         self._values.clear()
-        self._median = None
+        self._level = None
 
 
 class BlinkDetector:
@@ -122,7 +138,8 @@ class BlinkDetector:
     def __init__(self, params: BlinkParams | None = None) -> None:
         self.params = params or BlinkParams()
         self._count = 0
-        self._ref = _Reference(self.params.reference_s, self.params.reference_min)
+        p = self.params
+        self._ref = _Reference(p.reference_s, p.reference_min, p.reference_q)
         self.reset()
 
     @property
@@ -139,6 +156,7 @@ class BlinkDetector:
         self._count = 0
         self._reset_phase()
         self._last_t: float | None = None
+        self._last_end: float | None = None  # when the last counted blink ended
 
     def forget(self) -> None:
         """Also forget the open-eye reference (a new person)."""
@@ -197,6 +215,11 @@ class BlinkDetector:
             self._phase, self._last_open = _Phase.OPEN, t
             if not counted:
                 return None
+            merged = (self._last_end is not None  # (1e-6: a gap of exactly merge_s is not)
+                      and self._start - self._last_end < p.merge_s - 1e-6)
+            self._last_end = t
+            if merged:
+                return None  # the second closure of a double blink: part of the last blink
             self._count += 1
             return Blink(self._start, t)
         if lo >= p.close_at:  # both eyes closed
