@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import os
 import platform
@@ -230,11 +231,43 @@ def fmt(m: dict[str, float]) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def fold_models(tf: object, others: list[data.Sample], zju_samples: list[data.Sample],
+                folds: list[list[str]], epochs: int) -> None:
+    """Cross-fitting for the blink benchmark: for each fold of non-test ZJU people, a model
+    trained like the shipped one but without that fold's people (the non-test ZJU people of
+    the other folds and the other sources' training groups), so that every non-test person
+    is scored by a model that never saw them. Written to the benchmark's FOLD_DIR with
+    folds.json (folds, epochs, seed, sha256) and reused while those are unchanged."""
+    import blink_bench
+
+    out = blink_bench.FOLD_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "folds.json"
+    want = {"epochs": epochs, "seed": SEED, "folds": folds}
+    old = json.loads(index.read_text()) if index.is_file() else {}
+    paths = [out / f"fold{k}.tflite" for k in range(len(folds))]
+    if {key: old.get(key) for key in want} == want and all(
+            p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == d
+            for p, d in zip(paths, old.get("sha256", [""] * len(paths)), strict=True)):
+        log.info("fold models up to date in %s", out)
+        return
+    digests = []
+    for held, path in zip(folds, paths, strict=True):
+        pool = others + [s for s in zju_samples if s.group.split("/", 1)[1] not in held]
+        log.info("fold model without %s", ", ".join(held))
+        blob = to_int8(tf, train(tf, pool, epochs), pool)
+        path.write_bytes(blob)
+        digests.append(hashlib.sha256(blob).hexdigest())
+    index.write_text(json.dumps({**want, "sha256": digests}, indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--folds-only", action="store_true",
+                    help="train the cross-fitting fold models only (for the blink benchmark)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -264,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     log.info("samples (open, closed) per split and source: %s", counts)
 
     train_set = [s for v in parts["train"].values() for s in v]
+    others = [s for n, v in parts["train"].items() if n != "zju" for s in v]
+    non_test = [s for s in sources["zju"] if data.role(s.group, zju_roles) != "test"]
+    fold_models(tf, others, non_test, blink_bench.folds(zju_roles), args.epochs)
+    if args.folds_only:
+        return 0
     blob = to_int8(tf, train(tf, train_set, args.epochs), train_set)
     preds = {r: {n: (data.stack(v)[1], predict(blob, data.stack(v)[0]))
                  for n, v in parts[r].items() if v} for r in ("validation", "test")}
