@@ -263,26 +263,40 @@ class Result:
         return out
 
 
-def evaluate(factory: Factory, clips: Sequence[zju.Clip], sig: dict[str, Signals],
-             rates: Sequence[int] = RATES) -> Result:
-    res = Result()
+@dataclass
+class Stream:
+    """One decimated phase of a clip with its truth: what a kiosk at `rate` fps would see."""
+
+    clip: zju.Clip
+    s: Signals
+    rate: int
+    idx: np.ndarray
+    full: list[tuple[float, float]]
+    cut: list[tuple[float, float]]
+    span: tuple[float, float]  # first and last labelled frame (s)
+
+
+def streams(clips: Sequence[zju.Clip], sig: dict[str, Signals],
+            rates: Sequence[int] = RATES) -> Iterable[Stream]:
     for clip in clips:
-        s = sig[clip.name]
         full, cut = truth(clip)
         lab = np.flatnonzero(clip.labelled)
         span = (lab[0] / clip.fps, lab[-1] / clip.fps)
         for rate in rates:
             for idx in phases(clip.n_frames, clip.fps, rate):
-                det = position(factory(), s, idx, clip.fps)
-                events = []
-                for i in idx:
-                    e = det.update(i / clip.fps, s, i)
-                    if e is not None:
-                        events.append(e)
-                c = match(events, full, cut, span, rate)
-                for kind, key in (("all", "all"), ("person", clip.person),
-                                  ("condition", clip.condition)):
-                    res.add(kind, key, rate, c)
+                yield Stream(clip, sig[clip.name], rate, idx, full, cut, span)
+
+
+def evaluate(factory: Factory, clips: Sequence[zju.Clip], sig: dict[str, Signals],
+             rates: Sequence[int] = RATES) -> Result:
+    res = Result()
+    for st in streams(clips, sig, rates):
+        det = position(factory(), st.s, st.idx, st.clip.fps)
+        events = [e for i in st.idx if (e := det.update(i / st.clip.fps, st.s, i))]
+        c = match(events, st.full, st.cut, st.span, st.rate)
+        for kind, key in (("all", "all"), ("person", st.clip.person),
+                          ("condition", st.clip.condition)):
+            res.add(kind, key, st.rate, c)
     return res
 
 
@@ -449,49 +463,44 @@ def diagnose(clips: Sequence[zju.Clip], sig: dict[str, Signals], params: BlinkPa
              rates: Sequence[int] = (30, 15)) -> dict[int, dict[str, int]]:
     """Why each labelled blink was missed and what each false detection was, per rate."""
     out: dict[int, dict[str, int]] = {r: dict.fromkeys(MISSED + FALSE, 0) for r in rates}
-    for clip in clips:
-        s = sig[clip.name]
-        full, cut = truth(clip)
-        lab = np.flatnonzero(clip.labelled)
-        span = (lab[0] / clip.fps, lab[-1] / clip.fps)
-        for rate in rates:
-            tol = TOLERANCE_FRAMES / rate + 1e-6
-            for idx in phases(clip.n_frames, clip.fps, rate):
-                k = _Kiosk(params)
-                position(k, s, idx, clip.fps)
-                events: list[Blink] = []
-                shut: dict[int, float] = {}
-                unreadable = False
-                for i in idx:
-                    e = k.update(i / clip.fps, s, i)
-                    eyes = s.eyes(i)
-                    if eyes is not None:
-                        shut[i] = min(k.detector.closure(eyes))
-                        ref = k.detector._ref.get()
-                        unreadable |= ref is not None and max(ref) > params.max_reference
-                    events += [e] if e is not None else []
-                got, free = outcomes(events, full, cut, span, rate)
-                for e, o in zip(events, got, strict=True):
-                    if o == "false":
-                        near = any(a - tol <= e.end and e.start <= b + tol for a, b in full)
-                        out[rate][FALSE[0] if near else FALSE[1]] += 1
-                for j in free:
-                    a, b = full[j]
-                    found = [e for e, o in zip(events, got, strict=True)
-                             if o == "false" and a - tol <= e.end and e.start <= b + tol]
-                    frames = [i for i in idx if a <= i / clip.fps < b and i in shut]
-                    closed = [i for i in frames if shut[i] >= params.close_at]
-                    if found:
-                        cause = MISSED[0] if abs(found[0].start - a) > tol else MISSED[1]
-                    elif unreadable:
-                        cause = MISSED[2]
-                    elif not closed:
-                        cause = MISSED[3]
-                    elif (closed[-1] - closed[0]) / clip.fps > params.max_closed_s:
-                        cause = MISSED[4]
-                    else:
-                        cause = MISSED[5]
-                    out[rate][cause] += 1
+    for st in streams(clips, sig, rates):
+        tol = TOLERANCE_FRAMES / st.rate + 1e-6
+        k = _Kiosk(params)
+        position(k, st.s, st.idx, st.clip.fps)
+        events: list[Blink] = []
+        shut: dict[int, float] = {}
+        unreadable = False
+        for i in st.idx:
+            e = k.update(i / st.clip.fps, st.s, i)
+            eyes = st.s.eyes(i)
+            if eyes is not None:
+                shut[i] = min(k.detector.closure(eyes))
+                ref = k.detector._ref.get()
+                unreadable |= ref is not None and max(ref) > params.max_reference
+            events += [e] if e is not None else []
+        got, free = outcomes(events, st.full, st.cut, st.span, st.rate)
+        count = out[st.rate]
+        for e, o in zip(events, got, strict=True):
+            if o == "false":
+                near = any(a - tol <= e.end and e.start <= b + tol for a, b in st.full)
+                count[FALSE[0] if near else FALSE[1]] += 1
+        for j in free:
+            a, b = st.full[j]
+            found = [e for e, o in zip(events, got, strict=True)
+                     if o == "false" and a - tol <= e.end and e.start <= b + tol]
+            closed = [i for i in st.idx if a <= i / st.clip.fps < b and shut.get(i, 0.0)
+                      >= params.close_at]
+            if found:
+                cause = MISSED[0] if abs(found[0].start - a) > tol else MISSED[1]
+            elif unreadable:
+                cause = MISSED[2]
+            elif not closed:
+                cause = MISSED[3]
+            elif (closed[-1] - closed[0]) / st.clip.fps > params.max_closed_s:
+                cause = MISSED[4]
+            else:
+                cause = MISSED[5]
+            count[cause] += 1
     return out
 
 
@@ -499,21 +508,19 @@ def start_offsets(clips: Sequence[zju.Clip], sig: dict[str, Signals], params: Bl
                   ) -> dict[int, dict[str, float]]:
     """Blink.start minus the labelled start (ms) of the detection nearest each labelled
     blink it overlaps, per rate: does `start` need a systematic correction?"""
+    offs: dict[int, list[float]] = {r: [] for r in RATES}
+    for st in streams(clips, sig):
+        k = position(_Kiosk(params), st.s, st.idx, st.clip.fps)
+        events = [e for i in st.idx if (e := k.update(i / st.clip.fps, st.s, i))]
+        for a, b in st.full:
+            near = [e.start - a for e in events if e.end >= a and e.start <= b]
+            offs[st.rate] += [1000 * min(near, key=abs)] if near else []
     out = {}
-    for rate in RATES:
-        offs = []
-        for clip in clips:
-            full, _ = truth(clip)
-            for idx in phases(clip.n_frames, clip.fps, rate):
-                k = position(_Kiosk(params), sig[clip.name], idx, clip.fps)
-                events = [e for i in idx if (e := k.update(i / clip.fps, sig[clip.name], i))]
-                for a, b in full:
-                    near = [e.start - a for e in events if e.end >= a and e.start <= b]
-                    offs += [1000 * min(near, key=abs)] if near else []
-        q = np.percentile(offs, (5, 25, 50, 75, 95))
-        out[rate] = {"n": len(offs), "mean": float(np.mean(offs)),
-                     **{f"q{p}": float(v) for p, v in zip((5, 25, 50, 75, 95), q, strict=True)},
-                     "within": float(np.mean(np.abs(offs) <= 1000 * TOLERANCE_FRAMES / rate + 1))}
+    for rate, v in offs.items():
+        q = np.percentile(v, (5, 25, 50, 75, 95))
+        out[rate] = {"n": len(v), "mean": float(np.mean(v)),
+                     **{f"q{p}": float(x) for p, x in zip((5, 25, 50, 75, 95), q, strict=True)},
+                     "within": float(np.mean(np.abs(v) <= 1000 * TOLERANCE_FRAMES / rate + 1))}
     return out
 
 
