@@ -371,7 +371,7 @@ def goal_score(res: Result) -> tuple[float, float]:
 
 CYCLE_SLACK_S = 0.4  # max_cycle_s = max_closed_s + this (closing and reopening frames)
 GRID = {
-    "max_closed_s": (0.5, 0.7, 1.0),
+    "max_closed_s": (0.4, 0.5, 0.7),
     "reference_q": (0.5, 0.3),
     "merge_s": (0.0, 0.1, 0.2),
     "open_at": (0.1, 0.2),
@@ -380,6 +380,9 @@ GRID = {
 # the first round's defaults (scored on the test people once before this round)
 FIRST_ROUND = {"max_closed_s": 0.5, "max_cycle_s": 0.9, "reference_q": 0.5, "merge_s": 0.0,
                "open_at": 0.1, "close_at": 0.3, "reopen_either": True}
+# this round's first freeze (scored on the test people once): closures up to 0.7 s, which
+# the liveness "Close your eyes" cue (close_min_s 0.6 s) forbids; withdrawn for that reason
+FIRST_FREEZE = {"max_closed_s": 0.7, "max_cycle_s": 1.1}
 
 
 def kiosk(**kw: object) -> Factory:
@@ -393,7 +396,7 @@ def ablations() -> dict[str, Factory]:
     return {
         "the first round's defaults": kiosk(**FIRST_ROUND),
         "open-eye level: median (reference_q 0.5)": kiosk(reference_q=0.5),
-        "closures up to 0.5 s (cycle 0.9 s)": kiosk(max_closed_s=0.5, max_cycle_s=0.9),
+        "closures up to 0.7 s (cycle 1.1 s)": kiosk(**FIRST_FREEZE),
         "double blinks counted twice (merge_s 0)": kiosk(merge_s=0.0),
         "no open-eye calibration": kiosk(calibrate=False),
         "closure ends when both eyes are open": kiosk(reopen_either=False),
@@ -401,9 +404,13 @@ def ablations() -> dict[str, Factory]:
     }
 
 
-def safe(counts: dict[str, tuple[int, int, int]]) -> bool:
-    """The hard constraints: no printed-photo sequence blinks, the dinoman clip gives 2."""
-    return counts["ImposterRaw"][1] == 0 and counts["dinoman"][2] == 2
+def safe(counts: dict[str, tuple[int, int, int]], max_closed_s: float = 0.0) -> bool:
+    """The hard constraints: no printed-photo sequence blinks, the dinoman clip gives 2, and
+    a blink is shorter than the eyes-shut answer to the liveness close cue."""
+    from kiosk.config import LivenessConfig
+
+    return (counts["ImposterRaw"][1] == 0 and counts["dinoman"][2] == 2
+            and max_closed_s < LivenessConfig().close_min_s)
 
 
 @dataclass
@@ -416,7 +423,7 @@ class Option:
 
     @property
     def safe(self) -> bool:
-        return safe(self.checks)
+        return safe(self.checks, float(self.kw["max_closed_s"]))  # type: ignore[arg-type]
 
     def result(self, skip: int | None = None) -> Result:
         return Result.merged(r for k, r in enumerate(self.per_fold) if k != skip)
@@ -602,8 +609,9 @@ def main(argv: list[str] | None = None) -> int:
               [round(res.get("all", "all", r).f1, 3) for r in RATES], checked[name])
     if not args.test:
         return 0
-    test_res = {"second": evaluate(options["defaults"], test, shipped),
-                "first": evaluate(options["the first round's defaults"], test, shipped)}
+    test_res = {"shipped": evaluate(options["defaults"], test, shipped),
+                "first": evaluate(options["the first round's defaults"], test, shipped),
+                "second": evaluate(kiosk(**FIRST_FREEZE), test, shipped)}
     import blink_card
 
     mesh_ms = float(np.median([bf.clip_features(c).mesh_ms for c in val]))

@@ -70,7 +70,10 @@ def render(*, ranked: Sequence[Any], chosen: dict[str, object], dev: dict[str, A
     people = {r: sorted(p for p, v in roles.items() if v == r)
               for r in ("train", "validation", "test")}
     n_blinks = {r: sum(len(c.blinks) for c in clips if roles[c.person] == r) for r in people}
-    second, first = test["second"], test["first"]
+    shipped, first, second = test["shipped"], test["first"], test["second"]
+    from kiosk.config import LivenessConfig
+
+    close_min = LivenessConfig().close_min_s
 
     def worst(res: Any) -> float:
         return min(res.get("condition", k, r).f1 for k in CONDITIONS for r in (15, 30))
@@ -86,7 +89,7 @@ def render(*, ranked: Sequence[Any], chosen: dict[str, object], dev: dict[str, A
         return "\n".join(out)
 
     person_rows = "\n".join(
-        f"| {p} | " + " | ".join(f"{second.get('person', p, r).f1:.3f} "
+        f"| {p} | " + " | ".join(f"{shipped.get('person', p, r).f1:.3f} "
                                  f"({first.get('person', p, r).f1:.3f})" for r in RATES) + " |"
         for p in people["test"])
 
@@ -123,18 +126,28 @@ Event accuracy of the kiosk's blink detector on people it was never tuned on. Wr
 `models/blink_bench.py --test` (run time {seconds / 60:.1f} min on {_cpu()}); every number
 below comes from that run.
 
-## Result on the test people (second scoring)
+## Result on the test people (third scoring)
 
 Leave-person-out: {len(people['test'])} test people, {n_blinks['test']} labelled blinks in their
-clips, scored with the kiosk defaults. **This is the second scoring of these test people.**
-The first (the first round's defaults, scored once at the end of that round) is recomputed
-by this run and shown in the last column group. No choice in either round was made from the
-test people: this round's options were all chosen on the {len(people['train']) +
-len(people['validation'])} dev people below, before this run. Worst per-condition F1 at 15
-and 30 fps: **{worst(second):.3f}** (first scoring {worst(first):.3f}; goal 0.95).
+clips, scored with the kiosk defaults. **This is the third scoring of these test people**, and
+no choice in any round was made from their numbers:
+
+1. the first round's defaults, scored once at the end of that round (recomputed by this run:
+   the last column group);
+2. this round's first freeze, chosen on the {len(people['train']) + len(people['validation'])}
+   dev people below: the same as the defaults but with blinks seen closed up to 0.7 s (cycle
+   1.1 s). Recomputed by this run: worst condition {worst(second):.3f}, F1 {_f1s(second)} at
+   30 / 15 / 8 fps. It was withdrawn after that scoring because the liveness "Close your
+   eyes" cue, which landed meanwhile, takes eyes shut for `close_min_s` ({close_min} s) as
+   its answer: a closure of {close_min}-0.7 s would have been a blink as well. Blinks now stay
+   at most {chosen['max_closed_s']} s closed, the best dev choice under that constraint;
+3. the shipped defaults (this table).
+
+Worst per-condition F1 at 15 and 30 fps: **{worst(shipped):.3f}** (first scoring
+{worst(first):.3f}; goal 0.95).
 
 {TEST_HEAD}
-{rows(second, first)}
+{rows(shipped, first)}
 
 Per test person, F1 over the person's four clips (first scoring in brackets):
 
@@ -165,9 +178,10 @@ are scored through the model that never saw them. The shipped eye-state model wa
 on the 6 training people, so their own signals through it would be in-sample and too clean
 (the first round chose on the 6 validation people alone, and its choices did not carry to
 the test people). Every grid point below ran on all dev people; *safe* means no NUAA
-printed-photo sequence blinks and the dinoman clip gives its 2 blinks (safe rows rank
-first); the criterion is the worst per-condition F1 at 15 and 30 fps, then the mean F1 over
-the three rates. `max_cycle_s` is `max_closed_s` + 0.4 s. Best 10:
+printed-photo sequence blinks, the dinoman clip gives its 2 blinks, and a blink is shorter
+than the shortest eyes-shut answer to the liveness close cue (`max_closed_s` below its
+`close_min_s`); safe rows rank first; the criterion is the worst per-condition F1 at 15
+and 30 fps, then the mean F1 over the three rates. `max_cycle_s` is `max_closed_s` + 0.4 s. Best 10:
 
 | {' | '.join(keys)} | safe | worst cond. F1 15-30 | mean F1 | F1 30 | F1 15 | F1 8 |
 |{'---|' * (len(keys) + 6)}
@@ -195,8 +209,9 @@ Each option taken away from the defaults, same dev people and signals:
 - *Open-eye level* at a low quantile rather than the median: the POSITION feed is every
   frame, blinks included, and a long blink filling much of it raises the median towards
   "closed", which hides the person's next blinks.
-- *Closures up to {chosen['max_closed_s']} s*: some labelled blinks on these clips stay
-  closed longer than 0.5 s, and a blink on cue is voluntary, slower than a spontaneous one.
+- *Closures up to 0.7 s* would count a few long labelled blinks more (the row above), but
+  the liveness close cue takes eyes shut for {close_min} s or more as its answer, so a blink
+  must stay shorter than that.
 - *Double blinks*: the labels count a closure - brief reopening - closure as one blink; so
   does the liveness challenge (a second blink in an answered window is the same answer).
 - *Open-eye calibration* is what keeps printed photos from blinking: without it an eye that

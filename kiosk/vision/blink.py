@@ -62,8 +62,10 @@ class BlinkParams:
     open_at: float = 0.1
     close_at: float = 0.3
     min_closed_s: float = 0.05
-    max_closed_s: float = 0.7  # cued (voluntary) blinks close longer than spontaneous ones
-    max_cycle_s: float = 1.1
+    # longer closures answer the liveness "Close your eyes" cue instead: keep below its
+    # close_min_s (the blink benchmark treats longer values as unsafe)
+    max_closed_s: float = 0.5
+    max_cycle_s: float = 0.9
     max_gap_s: float = 0.4
     calibrate: bool = True  # closure relative to the session's open-eye level
     reference_s: float = 2.0  # open-eye reference: over this many seconds of frames ...
