@@ -61,6 +61,33 @@ AUDIT_NO_SUNGLASSES = frozenset(
         "selfies_7/images_491.jpg",
         "selfies_7/images_502.jpg",
         "selfies_7/images_509.jpg",
+        # the whole of `selfies_1` (training) and `selfies_5` (validation), viewed the same way
+        # (statues, dogs, a quokka, product shots, mirror selfies with the face hidden, screen
+        # captures, sunglasses pushed up on the head, the one friend without them)
+        "selfies_1/images_633.jpg",
+        "selfies_1/images_637.jpg",
+        "selfies_1/images_655.jpg",
+        "selfies_1/images_656.jpg",
+        "selfies_1/images_677.jpg",
+        "selfies_1/images_683.jpg",
+        "selfies_1/images_686.jpg",
+        "selfies_1/images_702.jpg",
+        "selfies_1/images_711.jpg",
+        "selfies_1/images_712.jpg",
+        "selfies_1/images_724.jpg",
+        "selfies_1/images_728.jpg",
+        "selfies_1/images_733.jpg",
+        "selfies_1/images_737.jpg",
+        "selfies_1/images_739.jpg",
+        "selfies_5/images_747.jpg",
+        "selfies_5/images_755.jpg",
+        "selfies_5/images_766.jpg",
+        "selfies_5/images_770.jpg",
+        "selfies_5/images_772.jpg",
+        "selfies_5/images_779.jpg",
+        "selfies_5/images_801.jpg",
+        "selfies_5/images_815.jpg",
+        "selfies_5/images_831.jpg",
     )
 )
 
@@ -81,9 +108,10 @@ CELEBA_CLEAR_GLASSES = frozenset((
 ))
 
 # CelebA attributes of clean faces that the model confused with occlusions (beards read as a
-# covered mouth, dark frames as covered eyes, hat brims): such training faces are seen more often.
+# covered mouth, dark frames as covered eyes, hat brims, blur; older faces, No_Beard = -1 and
+# Young = -1, are added in list_items): such training faces are seen more often.
 HARD_ATTRIBUTES = ("Goatee", "Mustache", "Eyeglasses", "Wearing_Hat", "Sideburns",
-                   "5_o_Clock_Shadow", "Bushy_Eyebrows", "Pale_Skin")
+                   "5_o_Clock_Shadow", "Bushy_Eyebrows", "Pale_Skin", "Blurry")
 
 # "Clean" training/validation faces that are not clean: the previous model's 84 highest
 # p(blocked eye) and 42 highest p(blocked nose or mouth) among training and validation clean
@@ -94,6 +122,10 @@ _EYES_UNSURE = {"left_eye": UNKNOWN, "right_eye": UNKNOWN}
 _MOUTH = {"mouth": 1, "chin": UNKNOWN}
 _MOUTH_UNSURE = {"mouth": UNKNOWN, "chin": UNKNOWN}
 _MASK = {"nose": 1, "mouth": 1, "chin": UNKNOWN}
+_CLEAR_EYES = {"left_eye": 0, "right_eye": 0, "nose": 0}
+_NOSE_SHOWN = {"nose": UNKNOWN}
+_WITH = "occlusion/masks/with_mask/"
+_SUNGLASSES = "occlusion/sunglasses/images/"
 _WITHOUT = "occlusion/masks/without_mask/"
 _CELEBA = "faces/celeba/img_align_celeba/"
 LABEL_AUDIT: dict[str, dict[str, int]] = {
@@ -110,6 +142,11 @@ LABEL_AUDIT: dict[str, dict[str, int]] = {
         "2020-06-23-120048.jpg")},
     _WITHOUT + "2020-06-23-120235.jpg": _MASK,  # wearing a mask (the datasets README agrees)
     _WITHOUT + "2020-06-23-120241.jpg": _MASK,
+    _SUNGLASSES + "selfies_5/images_781.jpg": _CLEAR_EYES,  # clear black-framed glasses
+    # validation masks (all 231 viewed): worn under the nose, which stays in sight
+    **{_WITH + n: _NOSE_SHOWN for n in (
+        "0_0_53.jpg", "0_0_56.jpg", "0_0_5_copy_5.jpg",
+        "1_0_006LvDhLly1g790l6enetj30hs0pidh3.jpg")},
     **{path: _MOUTH_UNSURE for path in (  # a microphone or an object partly over the mouth
         _CELEBA + "002148.jpg", _CELEBA + "001774.jpg", _CELEBA + "001032.jpg",
         _CELEBA + "001401.jpg", _WITHOUT + "0_0_lixirui_0063.jpg")},
@@ -230,7 +267,8 @@ def list_items(root: Path) -> list[Item]:
                 f"celeba:{index}",
                 celeba_split(index),
                 _labels(left_eye=eyes, right_eye=eyes, nose=nose, forehead=forehead),
-                hard=any(attrs[a] == 1 for a in HARD_ATTRIBUTES) or attrs["No_Beard"] == -1,
+                hard=any(attrs[a] == 1 for a in HARD_ATTRIBUTES) or attrs["No_Beard"] == -1
+                or attrs["Young"] == -1,
             )
         )
     for p in sorted((root / "spoof" / "nuaa" / "ClientRaw").glob("*/*.jpg")):

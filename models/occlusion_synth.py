@@ -504,7 +504,159 @@ def make_mask(image: np.ndarray, face: Face, rng: Rng, other: np.ndarray):  # ty
     return alpha, tex, "mask"
 
 
-NOT_OCCLUDERS = frozenset({"clear_glasses"})
+# --- transplants: real occluders cut from other training photos ---------------------------------
+#
+# The real sunglasses (about 280 training selfies) and masks are few and sit on a narrow set of
+# faces (young women's selfies, East-Asian video frames). A transplant carries the real lens or
+# mask of a training photo onto another clean training face: the donor is warped onto the
+# target by their keypoints (the kiosk's own detector found both), and only a lens- or
+# mask-shaped part of it is pasted, so the silhouette varies while the material (tint,
+# reflections, fabric folds, prints) is real.
+
+
+@dataclass(frozen=True)
+class Donors:
+    """Training photos to cut real material from: context crops, their keypoints, and which
+    of them wear sunglasses, wear a mask, or are clean."""
+
+    images: np.ndarray  # N x H x W x 3
+    points: np.ndarray  # N x 6 x 2, in KEYPOINTS order
+    sunglasses: np.ndarray  # indices into images
+    masks: np.ndarray
+    clean: np.ndarray
+
+    def warped(self, pool: np.ndarray, face: Face, shape: tuple[int, int], rng: Rng) -> np.ndarray:
+        """A random donor of `pool`, warped so that its eyes, nose and mouth land on `face`'s."""
+        j = int(rng.choice(pool))
+        src = self.points[j][:4].astype(np.float32)
+        dst = np.array([face.keypoints[k] for k in KEYPOINTS[:4]], np.float32)
+        m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+        if m is None:  # degenerate keypoints: fall back to the two eyes
+            m = cv2.getAffineTransform(
+                np.vstack([src[:2], src[:2].mean(0) + [0, 1]]).astype(np.float32),
+                np.vstack([dst[:2], dst[:2].mean(0) + [0, 1]]).astype(np.float32))
+        return cv2.warpAffine(self.images[j], m, shape[::-1], flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+
+
+def _recolour(tex: np.ndarray, rng: Rng, keep_hue: float) -> np.ndarray:
+    """Another hue and saturation, same shading (a real mask's folds in yellow, a lens in blue)."""
+    if rng.random() < keep_hue:
+        return tex
+    hsv = cv2.cvtColor(np.clip(tex, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(0, 180)) % 180
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.3, 1.5) + rng.uniform(0, 120), 0, 255)
+    if rng.random() < 0.3:  # a light fabric dyed dark, or a dark one bleached
+        hsv[..., 2] = np.clip(hsv[..., 2] * rng.uniform(0.4, 1.3), 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+
+
+def make_real_sunglasses(image: np.ndarray, face: Face, rng: Rng, donors: Donors):  # type: ignore[no-untyped-def]
+    """The lenses of a real training sunglasses photo, in a generated frame outline."""
+    d = face.eye_distance
+    lens_w, lens_h = d * rng.uniform(0.75, 0.98), d * rng.uniform(0.5, 0.78)
+    lenses, centres = _glasses_frame(image, face, rng, lens_w, lens_h, rng.random())
+    if rng.random() < 0.15:  # one lens only (held, pushed aside)
+        keep = np.zeros_like(lenses)
+        _ellipse(keep, centres[int(rng.integers(2))], (lens_w * 0.6, lens_h * 0.7), 0)
+        lenses *= keep
+    tex = _recolour(donors.warped(donors.sunglasses, face, image.shape[:2], rng), rng, 0.6)
+    alpha = lenses.copy()
+    if rng.random() < 0.6:  # a frame around the lenses: dark, coloured or metal
+        k = max(3, int(d * rng.uniform(0.04, 0.12)) | 1)
+        rim = lenses - cv2.erode(lenses, np.ones((k, k), np.uint8))
+        _capsule(rim, centres[0], centres[1], d * rng.uniform(0.04, 0.09))
+        rim = np.clip(rim, 0, 1)
+        colour = rng.uniform(0, 50, 3) if rng.random() < 0.6 else rng.uniform(0, 255, 3)
+        frame = _shaded(image.shape[:2], colour.astype(np.float32), rng, noise=3)
+        tex = np.where(rim[..., None] > 0.5, frame, tex)
+        alpha = np.maximum(alpha, rim)
+    return alpha, tex, "real_sunglasses"
+
+
+def make_real_mask(image: np.ndarray, face: Face, rng: Rng, donors: Donors):  # type: ignore[no-untyped-def]
+    """The lower face of a real training mask photo in a mask outline, often in another colour
+    or with a print."""
+    p, d = _pts(face), face.eye_distance
+    eyes = (p["left_eye"] + p["right_eye"]) / 2
+    down = (p["mouth"] - eyes) / np.linalg.norm(p["mouth"] - eyes)
+    side = np.array([-down[1], down[0]])
+    top = p["nose"] + down * d * (rng.uniform(-0.5, -0.2) if rng.random() < 0.85 else 0.2)
+    bottom = p["mouth"] + down * d * rng.uniform(0.8, 1.1)
+    w = d * rng.uniform(1.8, 2.3)
+    pts = [top - side * w * 0.3, top + side * w * 0.3, top + side * w / 2 + down * d * 0.3,
+           bottom + side * w * 0.4, bottom + down * d * 0.1, bottom - side * w * 0.4,
+           top - side * w / 2 + down * d * 0.3]
+    alpha = np.zeros(image.shape[:2], np.float32)
+    _poly(alpha, np.array(pts))
+    tex = _recolour(donors.warped(donors.masks, face, image.shape[:2], rng), rng, 0.4)
+    if rng.random() < 0.2:  # a printed fabric: the real folds shade a pattern
+        pattern = _stripes(image.shape[:2], rng) if rng.random() < 0.5 else _shaded(
+            image.shape[:2], rng.uniform(0, 255, 3).astype(np.float32), rng, noise=30)
+        tex = pattern * (tex.mean(axis=2, keepdims=True) / max(float(tex.mean()), 1.0))
+    return alpha, tex, "real_mask"
+
+
+def make_clear_transplant(image: np.ndarray, face: Face, rng: Rng, donors: Donors):  # type: ignore[no-untyped-def]
+    """Another clean training face's eyes pasted in a lens outline: a seam around visible eyes
+    is not an occlusion (so the sunglasses transplants are not told apart by their seam)."""
+    d = face.eye_distance
+    lenses, _ = _glasses_frame(image, face, rng, d * rng.uniform(0.75, 0.98),
+                               d * rng.uniform(0.5, 0.78), rng.random())
+    return lenses, donors.warped(donors.clean, face, image.shape[:2], rng), "clear_transplant"
+
+
+def make_brim_shadow(image: np.ndarray, face: Face, rng: Rng, donors: Donors | None = None):  # type: ignore[no-untyped-def]
+    """A hat whose brim stays above the eyes but shades them: the eyes are darker, still seen.
+    The shade is a partial alpha over black: it darkens, never hides, and coverage() does not
+    count it (alpha below 0.5); the hat itself covers the forehead as make_hat's does."""
+    p, d = _pts(face), face.eye_distance
+    eyes = (p["left_eye"] + p["right_eye"]) / 2
+    down = (p["mouth"] - eyes) / np.linalg.norm(p["mouth"] - eyes)
+    side = np.array([-down[1], down[0]])
+    edge = eyes - down * d * rng.uniform(0.45, 0.9)
+    w = d * rng.uniform(2.2, 3.5)
+    pts = [edge + side * w / 2 * s - down * d * 0.15 * (s * s) for s in np.linspace(-1, 1, 9)]
+    pts += [edge + side * w / 2 - down * d * 3, edge - side * w / 2 - down * d * 3]
+    hat = np.zeros(image.shape[:2], np.float32)
+    _poly(hat, np.array(pts))
+    h, w_ = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w_].astype(np.float32)
+    below = (xx - edge[0]) * down[0] + (yy - edge[1]) * down[1]  # distance below the brim
+    reach = d * rng.uniform(0.8, 1.6)
+    shade = np.clip(1 - below / reach, 0, 1) * (below > 0) * rng.uniform(0.25, 0.45)
+    alpha = np.maximum(hat, shade.astype(np.float32))
+    tex = np.where(hat[..., None] > 0.5,
+                   _shaded(image.shape[:2], rng.uniform(0, 255, 3).astype(np.float32), rng), 0.0)
+    return alpha, tex.astype(np.float32), "brim_shadow"
+
+
+def make_eye_shadow(image: np.ndarray, face: Face, rng: Rng, donors: Donors | None = None):  # type: ignore[no-untyped-def]
+    """Deep-set or shaded eye sockets (overhead light, dark skin, brows): darker, still open and
+    seen. Partial alpha over black that coverage() does not count: a clear-eyed hard negative."""
+    p, d = _pts(face), face.eye_distance
+    alpha = np.zeros(image.shape[:2], np.float32)
+    for k in ("left_eye", "right_eye"):
+        _ellipse(alpha, p[k] + rng.normal(0, 0.05 * d, 2) - [0, d * 0.05],
+                 (d * rng.uniform(0.3, 0.45), d * rng.uniform(0.2, 0.32)),
+                 np.degrees(_face_angle(p)))
+    alpha = cv2.GaussianBlur(alpha, (0, 0), d * 0.12) * rng.uniform(0.2, 0.4)
+    return alpha, np.zeros((*image.shape[:2], 3), np.float32), "eye_shadow"
+
+
+# Their regions are clear by definition. (The shades of brim_shadow and eye_shadow need no entry:
+# their alpha stays below the 0.5 that coverage() counts.)
+NOT_OCCLUDERS = frozenset({"clear_glasses", "clear_transplant"})
+
+TransplantMaker = Callable[[np.ndarray, Face, Rng, Donors], tuple[np.ndarray, np.ndarray, str]]
+TRANSPLANTS: dict[str, tuple[TransplantMaker, float]] = {
+    "real_sunglasses": (make_real_sunglasses, 3.0),
+    "real_mask": (make_real_mask, 2.0),
+    "clear_transplant": (make_clear_transplant, 1.0),
+}
+# occluders that leave nose and mouth alone: the ones also put on real mask photos
+EYE_KINDS = frozenset({"sunglasses", "real_sunglasses", "clear_glasses", "lens", "hair",
+                       "eye_shadow", "brim_shadow", "clear_transplant"})
 
 MAKERS: dict[str, tuple[Maker, float]] = {
     "hand": (make_hand, 3.0),
@@ -527,6 +679,8 @@ MAKERS: dict[str, tuple[Maker, float]] = {
     "mask": (make_mask, 1.0),
     "sunglasses": (make_sunglasses, 2.0),
     "clear_glasses": (make_clear_glasses, 1.2),
+    "brim_shadow": (make_brim_shadow, 1.0),
+    "eye_shadow": (make_eye_shadow, 0.8),
 }
 
 
@@ -548,14 +702,32 @@ def composite(image: np.ndarray, alpha: np.ndarray, texture: np.ndarray, rng: Rn
 
 
 def occlude(
-    image: np.ndarray, face: Face, rng: Rng, other: np.ndarray, kind: str | None = None
+    image: np.ndarray,
+    face: Face,
+    rng: Rng,
+    other: np.ndarray,
+    kind: str | None = None,
+    donors: Donors | None = None,
+    kinds: frozenset[str] | None = None,
 ) -> Occluded:
-    """One random occluder on the face; `other` is another real photo to cut textures from."""
+    """One random occluder on the face; `other` is another real photo to cut textures from,
+    `donors` (optional) the training photos transplants cut real lenses and masks from,
+    `kinds` (optional) the occluders to choose from."""
+    weights = {n: w for n, (_, w) in MAKERS.items()}
+    if donors is not None:
+        weights.update({n: w for n, (_, w) in TRANSPLANTS.items()})
+    if kinds is not None:
+        weights = {n: w for n, w in weights.items() if n in kinds}
     if kind is None:
-        names = list(MAKERS)
-        w = np.array([MAKERS[n][1] for n in names])
+        names = list(weights)
+        w = np.array([weights[n] for n in names])
         kind = str(rng.choice(names, p=w / w.sum()))
-    alpha, tex, name = MAKERS[kind][0](image, face, rng, other)
+    if kind in TRANSPLANTS:
+        if donors is None:
+            raise ValueError(f"occluder '{kind}' needs donors")
+        alpha, tex, name = TRANSPLANTS[kind][0](image, face, rng, donors)
+    else:
+        alpha, tex, name = MAKERS[kind][0](image, face, rng, other)
     # Glasses frames are not occluders: measured by area, a frame around a lens covered 15-40%
     # of the eye box, so 64% of generated clear glasses got an *unknown* eye label (ignored
     # by the loss) and the hard negative taught little. Their regions are clear by definition.

@@ -107,13 +107,16 @@ def sample(
     labels: np.ndarray,
     rng: np.random.Generator,
     other: np.ndarray | None,
+    donors: synth.Donors | None = None,
+    kinds: frozenset[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One augmented training crop; with `other`, a generated occluder relabels what it covers."""
+    """One augmented training crop; with `other`, a generated occluder (or a transplant from
+    `donors`; only `kinds` if given) relabels what it covers."""
     face = jitter_face(pts, rng, 1.0)
     lab = labels.copy()
     if other is not None:
         for _ in range(1 if rng.random() < 0.8 else 2):
-            occ = synth.occlude(ctx, face, rng, other)
+            occ = synth.occlude(ctx, face, rng, other, donors=donors, kinds=kinds)
             ctx = occ.image
             lab = np.array(synth.region_labels(occ.coverage, tuple(int(v) for v in lab)), np.int8)
     x = face_crop(ctx, face)
@@ -122,16 +125,33 @@ def sample(
     return photometric(np.ascontiguousarray(x), rng), lab
 
 
+def training_donors(data: dict[str, np.ndarray], train: np.ndarray) -> synth.Donors:
+    """Training photos the transplants cut real material from (never validation or test):
+    sunglasses wearers (audited labels), mask wearers, and clean faces with clear eyes."""
+    src, lab = data["source"][train], data["labels"][train]
+    eyes = lab[:, [REGIONS.index("left_eye"), REGIONS.index("right_eye")]]
+    return synth.Donors(
+        images=data["context"],
+        points=data["points"],
+        sunglasses=train[(src == "sunglasses") & (eyes == 1).all(axis=1)],
+        masks=train[(src == "masks_with") & (lab[:, REGIONS.index("nose")] == 1)],
+        clean=train[np.isin(src, CLEAN_SOURCES) & (eyes == 0).all(axis=1)],
+    )
+
+
 def build_epoch(
     data: dict[str, np.ndarray],
     train: np.ndarray,
     rng: np.random.Generator,
     synth_share: float,
     mined: np.ndarray | None = None,
+    donors: synth.Donors | None = None,
+    masked_share: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every training image once (sunglasses, the scarcest real positive, four times; clean
     faces with beards, glasses, hats ... and the mined hard negatives three times) plus
-    generated occlusions on clean faces."""
+    generated occlusions on clean faces (and, `masked_share` of them, glasses, lenses and eye
+    shades on real mask photos: a mask with sunglasses must name all four)."""
     src = data["source"]
     order = list(train) + [i for i in train if src[i] == "sunglasses"] * 3
     hard = train[data["hard"][train]]
@@ -139,17 +159,20 @@ def build_epoch(
         hard = np.union1d(hard, mined)
     order += list(hard) * 2
     clean = train[np.isin(src[train], CLEAN_SOURCES)]
+    masked = train[src[train] == "masks_with"]
     n_synth = int(len(order) * synth_share)
+    n_masked = int(n_synth * masked_share)
     xs, ys = [], []
     for i in order:
         x, y = sample(data["context"][i], data["points"][i], data["labels"][i], rng, None)
         xs.append(x)
         ys.append(y)
-    for i in rng.choice(clean, n_synth):
+    targets = [(int(i), None) for i in rng.choice(clean, n_synth - n_masked)]
+    targets += [(int(i), synth.EYE_KINDS) for i in rng.choice(masked, n_masked)]
+    for i, kinds in targets:
         j = int(rng.choice(train))  # textures are cut from training photos only
-        x, y = sample(
-            data["context"][i], data["points"][i], data["labels"][i], rng, data["context"][j]
-        )
+        x, y = sample(data["context"][i], data["points"][i], data["labels"][i], rng,
+                      data["context"][j], donors, kinds)
         xs.append(x)
         ys.append(y)
     return np.stack(xs), np.stack(ys).astype(np.float32)
@@ -408,12 +431,17 @@ def train(
     model.compile(tf.keras.optimizers.Adam(sched), masked_bce(tf, args.eye_pos_weight))
     xv, yv = eval_crops(data, val), data["labels"][val].astype(np.float32)
     tdata = {**data, "labels": training_labels(data, args.without_mask_eyes_unknown)}
+    donors = training_donors(tdata, train_idx) if args.transplants else None
+    if donors is not None:
+        log.info("transplant donors: %d sunglasses, %d masks, %d clean",
+                 len(donors.sunglasses), len(donors.masks), len(donors.clean))
     mined = None
     for epoch in range(args.epochs):
         if args.mine_from and epoch >= args.mine_from and (epoch - args.mine_from) % 4 == 0:
             mined = mine_hard_negatives(model, data, train_idx, tdata["labels"], args.mine_p)
             log.info("mined %d hard negatives from the training faces", len(mined))
-        x, y = build_epoch(tdata, train_idx, rng, args.synth_share, mined)
+        x, y = build_epoch(tdata, train_idx, rng, args.synth_share, mined, donors,
+                           args.masked_share)
         h = model.fit(
             x, y, batch_size=64, epochs=1, shuffle=True, verbose=0, validation_data=(xv, yv)
         )
@@ -453,6 +481,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mine-from", type=int, default=8,
                     help="from this epoch on, every 4 epochs, re-mine hard clean training faces")
     ap.add_argument("--mine-p", type=float, default=0.3, help="p(blocked) that makes one hard")
+    ap.add_argument("--transplants", action=argparse.BooleanOptionalAction, default=True,
+                    help="also paste real lenses and masks cut from other training photos")
+    ap.add_argument("--masked-share", type=float, default=0.15,
+                    help="share of generated samples put on real mask photos (eye occluders)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
