@@ -14,6 +14,9 @@ was looked at; a candidate that fails it is not shipped:
   moustache, sideburns, hat, blurry, not young; masks/without_mask);
 - K4: at most 1 more clear-glasses validation face with an eye named;
 - K5: `predict_crop` no more than 25% slower (same run, same machine).
+
+When more than one candidate passes, the one with the fewest misses (K1's count) ships; on a
+tie, the fewest hard clean false blocks, then the smaller file.
 """
 
 from __future__ import annotations

@@ -492,6 +492,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the existing .tflite; re-measure, rewrite manifest entry and card",
     )
+    ap.add_argument(
+        "--train-only",
+        action="store_true",
+        help="write the candidate to --work and stop: nothing held-out is scored, nothing "
+        "installed (judge it on validation with models/occlusion_compare.py)",
+    )
+    ap.add_argument(
+        "--install",
+        action="store_true",
+        help="take the candidate --train-only left in --work: thresholds, held-out scoring, "
+        "manifest and card",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     t0 = time.time()
@@ -516,11 +528,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.evaluate_only:
         out = args.models / MODEL_FILE
         params, minutes = (json.loads(trained.read_text())[k] for k in ("params", "minutes"))
+    elif args.install:  # the candidate trained before with --train-only
+        out = args.work / MODEL_FILE
+        params, minutes = (json.loads(trained.read_text())[k] for k in ("params", "minutes"))
     else:  # a candidate in the work folder; installed into models/ once measured
         out = args.work / MODEL_FILE
         params = train(args, data, train_idx, val, out)
         minutes = (time.time() - t0) / 60
         trained.write_text(json.dumps({"params": params, "minutes": minutes}))
+        if args.train_only:
+            log.info("candidate in %s (%.1f min); judge it with models/occlusion_compare.py",
+                     out, minutes)
+            return 0
 
     xv, xt = eval_crops(data, val), eval_crops(data, test)
     # thresholds from the raw heads on validation faces only; then every number is measured
