@@ -198,7 +198,10 @@ def eval_crops(data: dict[str, np.ndarray], idx: np.ndarray) -> np.ndarray:
 # --- model -------------------------------------------------------------------------------------
 
 
-def build_model(tf):  # type: ignore[no-untyped-def]
+def build_model(tf, head: int = 24, hidden: int = 0):  # type: ignore[no-untyped-def]
+    """`head` channels per 4x4 cell feed the region heads, through a `hidden` dense layer if
+    given (more capacity where the eyes are told from lenses, for a few hundred bytes of
+    compute)."""
     L = tf.keras.layers
     inp = L.Input((FACE.out[1], FACE.out[0], 3), name="face")
     x = L.Rescaling(1 / 255.0)(inp)
@@ -219,9 +222,12 @@ def build_model(tf):  # type: ignore[no-untyped-def]
     x = block(x, 64, 2)  # 8x8
     x = block(x, 96, 1)
     x = block(x, 96, 2)  # 4x4: each cell still knows where on the face it is
-    x = L.Conv2D(24, 1, activation="relu")(x)
+    x = L.Conv2D(head, 1, activation="relu")(x)
     x = L.Flatten()(x)
     x = L.Dropout(0.2)(x)
+    if hidden:
+        x = L.Dense(hidden, activation="relu")(x)
+        x = L.Dropout(0.2)(x)
     out = L.Dense(len(REGIONS), activation="sigmoid", name="p_blocked")(x)
     return tf.keras.Model(inp, out)
 
@@ -425,13 +431,16 @@ def train(
     tf.config.threading.set_inter_op_parallelism_threads(1)
     t0 = time.time()
     rng = np.random.default_rng(args.seed)
-    model = build_model(tf)
+    model = build_model(tf, args.head, args.hidden)
     steps = args.epochs * int(np.ceil(len(train_idx) * 1.6 * (1 + args.synth_share) / 64))
     sched = tf.keras.optimizers.schedules.CosineDecay(3e-3, steps, alpha=0.02)
     model.compile(tf.keras.optimizers.Adam(sched), masked_bce(tf, args.eye_pos_weight))
     xv, yv = eval_crops(data, val), data["labels"][val].astype(np.float32)
     tdata = {**data, "labels": training_labels(data, args.without_mask_eyes_unknown)}
     donors = training_donors(tdata, train_idx) if args.transplants else None
+    if not args.shades:
+        for kind in ("brim_shadow", "eye_shadow"):
+            synth.MAKERS.pop(kind, None)
     if donors is not None:
         log.info("transplant donors: %d sunglasses, %d masks, %d clean",
                  len(donors.sunglasses), len(donors.masks), len(donors.clean))
@@ -483,8 +492,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mine-p", type=float, default=0.3, help="p(blocked) that makes one hard")
     ap.add_argument("--transplants", action=argparse.BooleanOptionalAction, default=True,
                     help="also paste real lenses and masks cut from other training photos")
+    ap.add_argument("--shades", action=argparse.BooleanOptionalAction, default=True,
+                    help="brim and eye-socket shades as clear-eyed negatives")
     ap.add_argument("--masked-share", type=float, default=0.15,
                     help="share of generated samples put on real mask photos (eye occluders)")
+    ap.add_argument("--head", type=int, default=24, help="channels per cell into the heads")
+    ap.add_argument("--hidden", type=int, default=0, help="a hidden dense layer before the heads")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
