@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shipped", type=Path, default=ROOT / "models" / to.MODEL_FILE)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "occlusion")
+    ap.add_argument("--what", default="", help="what the candidate changed (for the card)")
+    ap.add_argument("--out", type=Path, help="verdict JSON (default: next to the candidate)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from kiosk.vision.detector import FaceDetector
@@ -122,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         for r, runner in runners:
             r["predict_ms"] = min(r["predict_ms"], runner.latency_ms(crops[0], 300)["predict"])
     verdict = keep(candidate, shipped)
-    print(json.dumps({"shipped": shipped, "candidate": candidate, "rule": verdict,
-                      "keep": all(verdict.values())}, indent=1))
+    text = json.dumps({"what": args.what, "shipped": shipped, "candidate": candidate,
+                       "rule": verdict, "keep": all(verdict.values())}, indent=1)
+    (args.out or args.candidate.with_name("compare.json")).write_text(text)
+    print(text)
     return 0
 
 

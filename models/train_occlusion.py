@@ -369,6 +369,9 @@ def per_source(p: np.ndarray, data: dict[str, np.ndarray], idx: np.ndarray, thr:
 def write_card(models: Path, report: dict, args: argparse.Namespace) -> None:  # type: ignore[type-arg]
     from ai_edge_litert import __version__ as litert_version
 
+    card = models / "occlusion.md"
+    previous = occlusion_card.previous_scoring(card.read_text() if card.is_file() else "")
+    judged = {p.parent.name: json.loads(p.read_text()) for p in args.judged}
     text = occlusion_card.render(
         report,
         list(REGIONS),
@@ -387,9 +390,16 @@ def write_card(models: Path, report: dict, args: argparse.Namespace) -> None:  #
             "threshold_floor": THRESHOLD_FLOOR,
             "threads": args.threads,
             "seed": args.seed,
+            "transplants": args.transplants,
+            "shades": args.shades,
+            "masked_share": args.masked_share,
+            "audit_no_sunglasses": len(od.AUDIT_NO_SUNGLASSES),
+            "scoring": {"round": previous["round"] + 1, "previous": previous},
+            "judged": judged,
+            "candidates_note": args.candidates_note,
         },
     )
-    (models / "occlusion.md").write_text(text)
+    card.write_text(text)
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -517,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
         help="take the candidate --train-only left in --work: thresholds, held-out scoring, "
         "manifest and card",
     )
+    ap.add_argument("--judged", type=Path, nargs="*", default=[],
+                    help="occlusion_compare verdicts of this round's candidates (for the card)")
+    ap.add_argument("--candidates-note", default="", help="a line under the candidates table")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     t0 = time.time()
@@ -572,7 +585,10 @@ def main(argv: list[str] | None = None) -> int:
     heldout = occlusion_eval.evaluate(
         args.datasets, occlusion_eval.kiosk_pipeline(args.models, runner.model), thr
     )
+    ceiling = occlusion_eval.ceiling(
+        args.datasets, occlusion_eval.kiosk_pipeline(args.models, runner.model), thr)
     report = {
+        "ceiling": ceiling,
         "threshold": thr,
         "thresholds": thresholds,
         "val_any": false_block_any(
