@@ -1,6 +1,10 @@
 """Keep or drop a retrained region model: candidate against the shipped one, on validation only.
 
     PYTHONPATH=. python models/occlusion_compare.py CANDIDATE.tflite [--shipped models/...]
+    PYTHONPATH=. python models/occlusion_compare.py --page build/occlusion/c*/compare.json
+
+The second form writes models/occlusion_candidates.md from the verdicts (with the ceiling
+measured on training/validation photos).
 
 Both models get their thresholds from the recipe's own rule on the clean validation faces
 (`train_occlusion.pick_thresholds`), then are scored on the validation split (audited labels;
@@ -31,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
 
 import numpy as np  # noqa: E402
+import occlusion_card  # noqa: E402
 import occlusion_data as od  # noqa: E402
 import occlusion_eval  # noqa: E402
 import train_occlusion as to  # noqa: E402
@@ -96,11 +101,14 @@ def validation_sets(root: Path, data: dict[str, np.ndarray]) -> tuple[np.ndarray
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("candidate", type=Path)
+    ap.add_argument("candidate", type=Path, nargs="?")
+    ap.add_argument("--page", type=Path, nargs="+", metavar="VERDICT",
+                    help="write models/occlusion_candidates.md from these verdicts instead")
+    ap.add_argument("--note", default="", help="a line under the candidates table")
     ap.add_argument("--shipped", type=Path, default=ROOT / "models" / to.MODEL_FILE)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "occlusion")
-    ap.add_argument("--what", default="", help="what the candidate changed (for the card)")
+    ap.add_argument("--what", default="", help="what the candidate changed (for the page)")
     ap.add_argument("--out", type=Path, help="verdict JSON (default: next to the candidate)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -109,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.vision.runtime import TFLiteModel
 
     models = ROOT / "models"
+    if args.page:
+        return write_page(args, models)
+    if args.candidate is None:
+        ap.error("give a CANDIDATE.tflite or --page VERDICT...")
     detector = FaceDetector(TFLiteModel(load_manifest(models)["face_detector"], models))
     data = od.build_cache(args.data, detector, args.work / "contexts.npz")
     val, hard, glasses = validation_sets(args.data, data)
@@ -128,6 +140,19 @@ def main(argv: list[str] | None = None) -> int:
                        "rule": verdict, "keep": all(verdict.values())}, indent=1)
     (args.out or args.candidate.with_name("compare.json")).write_text(text)
     print(text)
+    return 0
+
+
+def write_page(args: argparse.Namespace, models: Path) -> int:
+    """The candidates page from the verdicts (each named by its folder) and the ceiling."""
+    from kiosk.config import OcclusionConfig
+
+    judged = {p.parent.name: json.loads(p.read_text()) for p in args.page}
+    pipeline = occlusion_eval.kiosk_pipeline(models)
+    ceiling = occlusion_eval.ceiling(args.data, pipeline, OcclusionConfig().threshold)
+    page = models / "occlusion_candidates.md"
+    page.write_text(occlusion_card.candidates_page(judged, ceiling, args.note))
+    logging.info("wrote %s", page)
     return 0
 
 

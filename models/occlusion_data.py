@@ -108,10 +108,11 @@ CELEBA_CLEAR_GLASSES = frozenset((
 ))
 
 # CelebA attributes of clean faces that the model confused with occlusions (beards read as a
-# covered mouth, dark frames as covered eyes, hat brims, blur; older faces, No_Beard = -1 and
-# Young = -1, are added in list_items): such training faces are seen more often.
+# covered mouth, dark frames as covered eyes, hat brims; No_Beard = -1 is added in list_items):
+# such training faces are seen more often. Blurry and older (Young = -1) faces are `hard_more`,
+# seen more often only with the recipe's --hard-more (the shipped model was trained without).
 HARD_ATTRIBUTES = ("Goatee", "Mustache", "Eyeglasses", "Wearing_Hat", "Sideburns",
-                   "5_o_Clock_Shadow", "Bushy_Eyebrows", "Pale_Skin", "Blurry")
+                   "5_o_Clock_Shadow", "Bushy_Eyebrows", "Pale_Skin")
 
 # "Clean" training/validation faces that are not clean: the previous model's 84 highest
 # p(blocked eye) and 42 highest p(blocked nose or mouth) among training and validation clean
@@ -170,6 +171,7 @@ class Item:
     split: str
     labels: tuple[int, ...]  # per REGIONS: 1 blocked, 0 clear, -1 unknown
     hard: bool = False  # a clean face that looks a bit like an occlusion (beard, glasses, hat)
+    hard_more: bool = False  # blurry or older (CelebA), hard with --hard-more
 
 
 def _labels(**kw: int) -> tuple[int, ...]:
@@ -272,8 +274,8 @@ def list_items(root: Path) -> list[Item]:
                 f"celeba:{index}",
                 celeba_split(index),
                 _labels(left_eye=eyes, right_eye=eyes, nose=nose, forehead=forehead),
-                hard=any(attrs[a] == 1 for a in HARD_ATTRIBUTES) or attrs["No_Beard"] == -1
-                or attrs["Young"] == -1,
+                hard=any(attrs[a] == 1 for a in HARD_ATTRIBUTES) or attrs["No_Beard"] == -1,
+                hard_more=attrs["Blurry"] == 1 or attrs["Young"] == -1,
             )
         )
     for p in sorted((root / "spoof" / "nuaa" / "ClientRaw").glob("*/*.jpg")):
@@ -386,6 +388,7 @@ def build_cache(root: Path, detector: FaceDetector, out: Path) -> dict[str, np.n
         "group": np.array([items[i].group for i in keep]),
         "split": np.array([items[i].split for i in keep]),
         "hard": np.array([items[i].hard for i in keep]),
+        "hard_more": np.array([items[i].hard_more for i in keep]),
         "path": np.array([rel[i] for i in keep]),
         "listed": np.array([len(items)]),
         "listed_by_source": np.array(

@@ -1,4 +1,4 @@
-"""models/occlusion_compare.py keep rule and the card's candidate and scoring-round rows."""
+"""models/occlusion_compare.py keep rule and the candidates page it writes."""
 
 from __future__ import annotations
 
@@ -55,12 +55,13 @@ def test_candidate_rows_name_the_failed_rules() -> None:
     assert rows[1].startswith("| c2 | ") and rows[1].endswith("| **kept** | – |")
 
 
-def test_previous_scoring_reads_the_replaced_cards_round_and_goal_rows() -> None:
-    text = ("intro\n\n| goal (previous model, round 1) | measured | goal | met |\n"
-            "|---|\n| old |\n\n"
-            "This is scoring round 2 of this test split.\n\n"
-            "| goal | measured | goal | met |\n|---|---|---|---|\n| masks | 1/2 | >= 95% | no |\n"
-            "| sunglasses | 2/2 | >= 95% | yes |\n\n- after\n")
-    rows = ["| masks | 1/2 | >= 95% | no |", "| sunglasses | 2/2 | >= 95% | yes |"]
-    assert card.previous_scoring(text) == {"round": 2, "rows": rows}
-    assert card.previous_scoring("") == {"round": 1, "rows": []}  # a card naming no round
+def test_candidates_page_says_whether_one_was_kept_and_that_nothing_is_held_out() -> None:
+    judged = {"c1": {"what": "", "shipped": SHIPPED, "candidate": SHIPPED,
+                     "rule": compare.keep(SHIPPED, SHIPPED), "keep": False}}
+    ceiling = {"masks: face found": {"k": 9, "n": 10, "rate": 0.9, "lo": 0.6, "hi": 0.98}}
+    page = card.candidates_page(judged, ceiling, "One seed each.")
+    assert "**None was kept**" in page and "nothing below is held-out" in page
+    assert "| c1 | 5/56 (5) |" in page and "One seed each." in page
+    assert "| masks: face found | 9/10 = 90.0%" in page
+    judged["c1"]["keep"] = True
+    assert "Kept: c1." in card.candidates_page(judged, None)
