@@ -144,7 +144,7 @@ the recipe's own rule, on the audited validation split (faces the training detec
 {candidate_rows(judged)}
 
 In brackets: the shipped model. Misses: sunglasses without both eyes named; masks without nose
-and mouth named (mouth alone where the mask is worn under the nose). {note}
+and mouth named (mouth alone where the mask is worn under the nose).{" " + note if note else ""}
 {ceil}"""
 
 
