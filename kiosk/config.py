@@ -100,7 +100,8 @@ class LivenessConfig:
     window_start_s: float = _f(0.05, lo=0, hi=2,
                                doc="an answer counts when it starts this long after its cue")
     window_end_s: float = _f(0.7, lo=0.05, hi=3, doc="... and no later than this")
-    closures: int = _f(1, lo=0, hi=8, doc="how many of the cues say 'Close your eyes'")
+    closures: int = _f(1, lo=0, hi=8, doc="at least this many of the cues say 'Close your eyes'")
+    closures_max: int = _f(1, lo=0, hi=8, doc="... and at most this many (drawn uniformly)")
     close_min_s: float = _f(0.6, lo=0.2, hi=5,
                             doc="eyes shut at least this long answer a close cue (a blink is "
                                 "shorter)")
@@ -302,8 +303,8 @@ def _cross_checks(cfg: Config, errors: Errors) -> None:
         errors.append(("liveness.gap_min_s", "must exceed liveness.window_end_s"))
     if live.close_min_s >= live.close_max_s:
         errors.append(("liveness.close_min_s", "must be below liveness.close_max_s"))
-    if live.closures > live.cues:
-        errors.append(("liveness.closures", "must not exceed liveness.cues"))
+    if not live.closures <= live.closures_max <= live.cues:
+        errors.append(("liveness.closures_max", "need closures <= closures_max <= cues"))
 
 
 def _sections() -> dict[str, bool]:

@@ -21,9 +21,12 @@ LIVENESS moves there).
 
 People are split in two halves: the response window and the challenge's counts are chosen on
 the tuning half; the card's headline numbers come from the other half, scored once with the
-shipped configuration. The card (`models/liveness.md`) is written from these results.
+shipped configuration. The card (`models/liveness.md`) is written from these results. The
+presentation-attack model is off here: this measures the challenge alone.
 
-    python models/liveness_sim.py --data ../shared/datasets        # ~10-15 min on 2 cores
+    python models/liveness_sim.py --data ../shared/datasets   # ~15 min on 2 cores (+7 min
+                                                              # the first time: the pipeline)
+    python models/liveness_sim.py --card                      # re-write the card only
 """
 
 from __future__ import annotations
@@ -506,18 +509,24 @@ def tune(sources: Sequence[Source], window: tuple[float, float], log: Callable[[
     """Candidate counts and cue spacing on the tuning people: attack and cooperative pass
     rates and the challenge's length, at 15 fps (the shipped loop rate)."""
     rows = []
-    grid = itertools.product((0, 1), (3, 4), (0, 1), (1.0, 1.5, 2.0))
-    for closures, cues, strays, jitter in grid:
-        live = LivenessConfig(cues=cues, closures=closures, spare_cues=1, max_strays=strays,
+    # single-blink designs for reference, then the ones with a close cue
+    grid = [((0, 0), c, 0, j) for c in (3, 4) for j in (1.5, 2.0)] + list(
+        itertools.product(((1, 1), (1, 2)), (3, 4), (0, 1), (1.0, 1.5, 2.0)))
+    for (closures, most), cues, strays, jitter in grid:
+        live = LivenessConfig(cues=cues, closures=closures, closures_max=most, spare_cues=1,
+                              max_strays=strays,
                               lead_s=1.0, first_jitter_s=1.5,
                               gap_min_s=round(window[1] + 0.1, 2), close_gap_s=1.8,
+                              close_min_s=0.6, close_max_s=3.0,
                               gap_jitter_s=jitter, window_start_s=window[0],
                               window_end_s=window[1])
         att = attack_trials(sources, live, 15.0, per_clip=15, seed0=1000)
         coop = coop_trials(sources, live, 15.0, per_clip=10, seed0=2000)
-        rep = replayed_trials(sources, live, 15.0, per_clip=10, seed0=3000)
+        rep = replayed_trials(sources, live, 15.0, per_clip=30 if closures else 10,
+                              seed0=3000)
         durs = [t.duration for t in coop if t.duration is not None]
-        row = {"closures": closures, "cues": cues, "max_strays": strays, "gap_jitter_s": jitter,
+        row = {"closures": closures, "closures_max": most, "cues": cues, "max_strays": strays,
+               "gap_jitter_s": jitter, "ideal_replay": ideal_replay(live, 3000),
                "attack": rate_of(att), "cooperative": rate_of(coop), "replayed": rate_of(rep),
                "median_s": statistics.median(durs) if durs else None,
                "p95_s": float(np.quantile(durs, 0.95)) if durs else None}
@@ -527,14 +536,16 @@ def tune(sources: Sequence[Source], window: tuple[float, float], log: Callable[[
 
 
 def pick(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Among the rows whose recording attack is <= 1% and median challenge <= 8 s: those
-    within 2 points of the best cooperative rate, then the lowest replayed-session rate, then
-    the shortest median. (Cooperative >= 97% is the goal; the rule does not hide a miss.)"""
-    safe = [r for r in rows if r["attack"] <= 0.01 and (r["median_s"] or 99) <= 8.0]
+    """Among the rows whose recording attack is <= 1% and median challenge <= 8.5 s ("about
+    8 s"): those within 3 points of the best cooperative rate, then the lowest flawless
+    replay rate (the crafted recording; replayed ZJU clips pass less often than a clean
+    recording would, because the detector misses some of their blinks), then the shortest
+    median. (Cooperative >= 97% is the goal; the rule does not hide a miss.)"""
+    safe = [r for r in rows if r["attack"] <= 0.01 and (r["median_s"] or 99) <= 8.5]
     safe = safe or list(rows)
     best = max(r["cooperative"] for r in safe)
-    near = [r for r in safe if r["cooperative"] >= best - 0.02]
-    return min(near, key=lambda r: (r["replayed"], r["median_s"] or 99, r["attack"]))
+    near = [r for r in safe if r["cooperative"] >= best - 0.03]
+    return min(near, key=lambda r: (round(r["ideal_replay"], 3), r["median_s"] or 99))
 
 
 # -- printed photos and the demo --------------------------------------------------------
@@ -590,38 +601,66 @@ def demo_seeds(vision: Any, n: int) -> dict[str, Any]:
 # -- the arithmetic ----------------------------------------------------------------------
 
 
-def arithmetic(live: LivenessConfig, n: int = 20000) -> dict[str, Any]:
-    """Pass rates of idealised recordings, through the real LivenessCheck (no video):
-    Poisson blinking at natural rates, and a metronome blinker at its best period."""
+def ideal_passes(live: LivenessConfig, seed: int, shut: Sequence[tuple[float, float]],
+                 rate: float = 15.0) -> bool:
+    """The real LivenessCheck (no video) for `seed`'s challenge, on a face whose eyes are shut
+    during each (start, seconds) of `shut` and open otherwise; shut spells shorter than the
+    detector's longest blink are reported as blinks when the eyes reopen, as the detector
+    does. What an ideal recording does, without any detector error."""
     from kiosk.session.liveness import LivenessCheck
-    from kiosk.vision.blink import Blink
+    from kiosk.vision.blink import Blink, BlinkParams
 
+    longest = BlinkParams().max_closed_s
+    check = LivenessCheck(new_challenge(random.Random(seed), live), 0.0)
+    spells = sorted((a, a + d) for a, d in shut if a > 0)
+    pending = [(a, b) for a, b in spells if b - a <= longest]
+    for k in range(int(challenge_seconds(live) * rate)):
+        t = k / rate
+        blink = None
+        if pending and pending[0][1] <= t:
+            a, _ = pending.pop(0)
+            blink = Blink(a, t)
+        eyes = "closed" if any(a <= t < b for a, b in spells) else "open"
+        if check.update(t, blink, eyes=eyes) != "pending":  # type: ignore[arg-type]
+            break
+    return check.status == "passed"
+
+
+def ideal_replay(live: LivenessConfig, n: int, offset: int = 1_000_003) -> float:
+    """A flawless recording made for seed s (each blink 0.4 s after its cue, each closure
+    held 1 s), played while the kiosk asks seed s + offset's cues: the crafted-recording rate
+    without the detector's misses that make replayed ZJU clips fail more often."""
+    passed = 0
+    for s in range(n):
+        made = new_challenge(random.Random(s), live)
+        shut = [(c + 0.4, 1.0 if made.kind(i) == "close" else 0.15)
+                for i, c in enumerate(made.cues[:made.required])]
+        passed += ideal_passes(live, s + offset, shut)
+    return passed / n
+
+
+def arithmetic(live: LivenessConfig, n: int = 20000) -> dict[str, Any]:
+    """Pass rates of idealised recordings through the real LivenessCheck (no video): blinking
+    as a Poisson process at natural rates, a metronome blinker at its best period, and a
+    flawless recording made for another seed."""
     rng = np.random.default_rng(3)
 
-    def passes(starts: Sequence[float], seed: int) -> bool:
-        check = LivenessCheck(new_challenge(random.Random(seed), live), 0.0)
-        pending = sorted(s for s in starts if s > 0)
-        for k in range(int(challenge_seconds(live) * 15)):
-            t = k / 15
-            blink = None
-            if pending and pending[0] + 0.2 <= t:
-                s = pending.pop(0)
-                blink = Blink(s, t)
-            if check.update(t, blink) != "pending":
-                break
-        return check.status == "passed"
+    def blinks(times: Iterable[float]) -> list[tuple[float, float]]:
+        return [(float(t), 0.15) for t in times]
 
     poisson = {}
     for per_min in (10, 17, 26, 40, 60):
         lam = per_min / 60
-        k = sum(passes(list(rng.uniform(0, 30, rng.poisson(lam * 30))), s) for s in range(n))
+        k = sum(ideal_passes(live, s, blinks(rng.uniform(0, 30, rng.poisson(lam * 30))))
+                for s in range(n))
         poisson[per_min] = k / n
     best = (0.0, 0.0)
     for period in np.arange(0.8, 3.01, 0.1):
-        k = sum(passes(list(np.arange(rng.uniform(0, period), 30, period)), s)
+        k = sum(ideal_passes(live, s, blinks(np.arange(rng.uniform(0, period), 30, period)))
                 for s in range(n // 4))
         best = max(best, (k / (n // 4), float(period)))
-    return {"poisson_per_min": poisson, "metronome": {"rate": best[0], "period_s": best[1]}}
+    return {"poisson_per_min": poisson, "metronome": {"rate": best[0], "period_s": best[1]},
+            "ideal_replay": ideal_replay(live, n)}
 
 
 def detector_timing(sources: Sequence[Source], rate: float) -> dict[str, Any]:
@@ -673,20 +712,25 @@ def _dur(trials: Sequence[Trial]) -> str:
 
 def card(res: dict[str, Any]) -> str:
     live = res["shipped"]
+    closures = (f"{live['closures']} of them (at a random place)"
+                if live["closures"] == live["closures_max"] else
+                f"{live['closures']}-{live['closures_max']} of them (how many and where drawn "
+                "at random)")
     f15, f30 = res["final"]["15.0"], res["final"]["30.0"]
     lo, hi = res["window"]
     picked = res["picked"]
     same = picked is not None and all(live[k] == picked[k] for k in (
-        "closures", "cues", "max_strays", "gap_jitter_s"))
+        "closures", "closures_max", "cues", "max_strays", "gap_jitter_s"))
     people = sorted({t.person for t in f15["attack"]})
     by = {name: per_person(trials) for name, trials in f15.items()}
     by30 = {name: per_person(trials) for name, trials in f30.items()}
     person_rows = [[p, pct(by["attack"].get(p, [])), pct(by["cooperative"].get(p, [])),
                     pct(by30["attack"].get(p, [])), pct(by30["cooperative"].get(p, []))]
                    for p in people]
-    tune_rows = [[r["closures"], r["cues"], r["max_strays"], r["gap_jitter_s"],
-                  f"{100 * r['attack']:.2f}%",
-                  f"{100 * r['replayed']:.2f}%", f"{100 * r['cooperative']:.1f}%",
+    tune_rows = [[f"{r['closures']}-{r['closures_max']}", r["cues"], r["max_strays"],
+                  r["gap_jitter_s"],
+                  f"{100 * r['attack']:.2f}%", f"{100 * r['replayed']:.2f}%",
+                  f"{100 * r['ideal_replay']:.2f}%", f"{100 * r['cooperative']:.1f}%",
                   "-" if r["median_s"] is None else f"{r['median_s']:.1f}",
                   "-" if r["p95_s"] is None else f"{r['p95_s']:.1f}"]
                  for r in res["tuning"]]
@@ -707,8 +751,9 @@ def card(res: dict[str, Any]) -> str:
         "After the person is in position the screen says *Get ready to blink*; then, at random "
         "moments, **Blink now** or **Close your eyes** with an amber frame around the picture "
         "and a closed-eye sign (and a tone where there is sound). "
-        f"{live['cues']} cues, {live['closures']} of them (at a random place) asking to close "
-        "the eyes. A blink answers a blink cue when it *starts* (the detector's `Blink.start`) "
+        f"{live['cues']} cues, {closures} asking to close the eyes. A blink answers a blink "
+        "cue when it "
+        "*starts* (the detector's `Blink.start`) "
         f"**{lo:.2f}-{hi:.2f} s** after the cue appeared; a closure (both eyes seen shut for "
         f"{live['close_min_s']:.1f}-{live['close_max_s']:.1f} s, longer than any blink the "
         "detector counts) answers a close cue when its first shut frame is in the same window. "
@@ -722,8 +767,8 @@ def card(res: dict[str, Any]) -> str:
         f"({live['close_gap_s']:.1f}-{live['close_gap_s'] + live['gap_jitter_s']:.1f} s after a "
         "close cue), uniform; a cue waits for a face with open eyes. A recording cannot see the "
         "cues: it passes only if its blinks happen to start inside every blink window, hardly "
-        "anywhere else, and its subject happened to hold their eyes shut exactly when the close "
-        "cue came. Why a closure: with blinks alone the measured trade-off was poor (next "
+        "anywhere else, and its subject happened to hold their eyes shut exactly when each close "
+        "cue came. Why closures: with blinks alone the measured trade-off was poor (next "
         "section: the single-blink rows); people do not shut their eyes for most of a second "
         "unless asked, so natural blinking cannot answer a close cue at all.",
         "",
@@ -736,9 +781,12 @@ def card(res: dict[str, Any]) -> str:
         "model, quality and the continuity signature) ran once on every frame; the "
         "simulator then feeds those observations, re-stamped at the loop rate, to the real "
         "`Session` (blink detector, challenge, continuity), with position guidance relaxed so "
-        "LIVENESS starts on the first frame. The pipeline keeps only the previous face between "
-        "frames (for the motion figure, which LIVENESS does not use), so per-frame caching "
-        "gives what a kiosk would compute.",
+        "the face is in position from the first frame and LIVENESS starts after the kiosk's "
+        "usual hold (0.8 s, when the blink detector learns the person's open eyes). The "
+        "presentation-attack model is not run here: this measures the challenge alone (the "
+        "attack model is the second barrier, with its own card). The pipeline keeps only the "
+        "previous face between frames (for the motion figure, which LIVENESS does not use), so "
+        "per-frame caching gives what a kiosk would compute.",
         "",
         "- **Recording attack**: the clip as recorded, from a random point, looped at one cut "
         "chosen where the face looks the same (continuity-safe), sampled at the loop rate.",
@@ -786,12 +834,16 @@ def card(res: dict[str, Any]) -> str:
         "",
         "## Counts and spacing (tuning people, 15 fps)",
         "",
-        "Rule: recording attack <= 1% and cooperative >= 97% with a median challenge <= 8 s; "
-        "among those the lowest attack rate. Lead 1.0 s, first-cue jitter 1.5 s, one spare cue, "
-        "the next cue no sooner than the window's end + 0.1 s.",
+        "Rule (`pick`): among recording attack <= 1% and median challenge <= 8.5 s, those within "
+        "3 points of the best cooperative rate, then the lowest *flawless replay* rate (a clean "
+        "recording made for one seed, each blink 0.4 s after its cue and each closure held 1 s, "
+        "judged by the real `LivenessCheck` against another seed, 3000 pairs: replayed ZJU "
+        "clips pass less often than that only because the detector misses some of their "
+        "blinks), then the shortest. Lead 1.0 s, first-cue jitter 1.5 s, one spare cue, the "
+        "next cue no sooner than the window's end + 0.1 s (1.8 s after a close cue).",
         "",
         _table(tune_rows, ["closures", "cues", "strays", "gap jitter s", "recording",
-                           "replayed session",
+                           "replayed session", "flawless replay",
                            "cooperative", "median s", "p95 s"]) if tune_rows else "(not run)",
         "",
         f"Picked: {picked}. The shipped configuration "
@@ -814,7 +866,10 @@ def card(res: dict[str, Any]) -> str:
         _table(person_rows, ["person", "attack 15 fps", "cooperative 15 fps", "attack 30 fps",
                              "cooperative 30 fps"]),
         "",
-        f"Why cooperative attempts failed (15 fps): {reasons(f15['cooperative'])}; "
+        "Why cooperative attempts failed, per person (15 fps): "
+        + "; ".join(f"{p} {reasons([t for t in v if not t.passed])}"
+                    for p, v in by["cooperative"].items() if any(not t.passed for t in v))
+        + f". All (15 fps): {reasons(f15['cooperative'])}; "
         f"(30 fps): {reasons(f30['cooperative'])}. How attacks ended (15 fps): "
         f"{reasons(f15['attack'])}.",
         "",
@@ -832,24 +887,28 @@ def card(res: dict[str, Any]) -> str:
         f"{nuaa['reached_liveness']} reached the challenge, **{nuaa['passed']} passed**. "
         f"Outcomes: {nuaa['reasons']}.",
         f"- **The embedded demo** (`kiosk/assets/demo.mp4`, a recording made for seed "
-        f"{demo_['seed']}): with its seed {demo_['own']} (challenge {demo_['challenge_s']} s, "
-        f"cues at {demo_['challenge']['blink_at']}, blinks counted at "
-        f"{demo_['challenge']['seen']}); with seeds 1-{demo_['others']}: "
+        f"{demo_['seed']}): with its seed {demo_['own']} (challenge {demo_['challenge_s']} s; "
+        f"Blink now at {demo_['challenge']['blink_at']}, blinks counted at "
+        f"{demo_['challenge']['seen']}; Close your eyes at {demo_['challenge']['close_at']}, "
+        f"closures counted at {demo_['challenge']['closed']}); with seeds 1-{demo_['others']}: "
         f"**{demo_['others_passed']} passed** ({100 * demo_['others_passed'] / demo_['others']:.1f}"
         f"%; first: {demo_['passed_seeds']}). This is the replayed-session attack: a recording "
         "made for one schedule passes when another schedule happens to put its cues near "
         "the same moments.",
-        "- **Arithmetic** (idealised blink times through the real `LivenessCheck`, 15 fps): a "
-        "recording blinking as a Poisson process passes "
+        "- **Arithmetic** (idealised eyes through the real `LivenessCheck`, 15 fps, no "
+        "detector errors): a recording blinking as a Poisson process passes "
         + ", ".join(f"{100 * v:.2f}% at {k}/min" for k, v in ar["poisson_per_min"].items())
         + " (people blink ~17/min at rest, 26 in conversation, 4.5 reading: Bentivoglio et "
         "al. 1997, Mov. Disord. 12:1028); a metronome blinker at its best period "
-        f"({ar['metronome']['period_s']:.1f} s) passes {100 * ar['metronome']['rate']:.2f}%. "
-        "Why: every cue is placed uniformly over "
-        f"{live['gap_jitter_s']:.1f} s beyond its minimum gap and the window is "
-        f"{hi - lo:.2f} s wide, so a blink that does not see the cue lands in it with "
-        f"probability ~{(hi - lo) / live['gap_jitter_s']:.2f} per cue, for every one of "
-        f"{live['cues']} cues, and blinking more to cover the windows costs strays.",
+        f"({ar['metronome']['period_s']:.1f} s) passes {100 * ar['metronome']['rate']:.2f}%: "
+        "blinks, however timed, never answer a close cue. A flawless recording made for "
+        f"another seed passes {100 * ar['ideal_replay']:.2f}%: it must meet the same kinds "
+        f"in the same order ({live['closures']}-{live['closures_max']} closures among "
+        f"{live['cues']} cues, anywhere) and each cue must fall within the window's "
+        f"{hi - lo:.2f} s of where the recording answers, while the first cue is spread over "
+        f"{live['first_jitter_s']:.1f} s and each next over {live['gap_jitter_s']:.1f} s. The "
+        "replayed ZJU sessions above pass more often than this flawless replay because their "
+        "video also answers the spare cue: one more answer for another schedule to land on.",
         "",
         "## Sensitivity (test people, 15 fps, cooperative)",
         "",
@@ -883,6 +942,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     ap.add_argument("--quick", action="store_true", help="fewer trials (a smoke run)")
+    ap.add_argument("--card", action="store_true",
+                    help="re-write the card from the last run's results (no simulation)")
     ap.add_argument("--tune-only", action="store_true",
                     help="stop after choosing the window and the counts (prints the pick)")
     args = ap.parse_args(argv)
@@ -891,6 +952,10 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[{time.time() - began:6.0f}s] {msg}", flush=True)
 
+    if args.card:
+        with (CACHE / "results.pkl").open("rb") as f:
+            CARD.write_text(card(pickle.load(f)))
+        return 0
     scale = 0.2 if args.quick else 1.0
     cfg = Config()
     sources = load_sources(args.data, sim_config(), log)
@@ -952,6 +1017,8 @@ def main(argv: list[str] | None = None) -> int:
     res["arithmetic"] = arithmetic(live, 20000 if scale == 1 else 2000)
     log(f"arithmetic: {res['arithmetic']}")
     res["minutes"] = round((time.time() - began) / 60, 1)
+    with (CACHE / "results.pkl").open("wb") as f:
+        pickle.dump(res, f)  # `--card` re-writes the card from these without re-running
     CARD.write_text(card(res))
     log(f"wrote {CARD}")
     return 0

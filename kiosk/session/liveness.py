@@ -2,7 +2,8 @@
 windows, a pure tracker.
 
 `new_challenge` draws when the kiosk will show each cue and what it asks: `cues` cues, of
-which `closures` (at random places) ask to close the eyes for a moment and the rest to blink.
+which `closures`..`closures_max` (how many and where drawn at random) ask to close the eyes for
+a moment and the rest to blink.
 The first comes `lead_s` plus up to `first_jitter_s` after the instruction appears, each next
 one `gap_min_s` (after a closure `close_gap_s`, time to open the eyes again) plus up to
 `gap_jitter_s` after the previous. `spare_cues` more are drawn for people who miss one; a spare
@@ -52,11 +53,14 @@ Kind = Literal["blink", "close"]
 EyeState = Literal["open", "closed"] | None  # both eyes open / both closed / undecided
 
 
-def eye_state(closure: tuple[float, float], open_at: float, close_at: float) -> EyeState:
-    """Both eyes open, both closed, or undecided, from each eye's closure in [0, 1] and the
-    blink detector's hysteresis thresholds (so a closure and a blink read the eyes alike)."""
+def eye_state(closure: tuple[float, float], open_at: float, close_at: float,
+              reopen_either: bool = False) -> EyeState:
+    """Open, both closed, or undecided, from each eye's closure in [0, 1] and the blink
+    detector's thresholds (so a closure and a blink read the eyes alike): "open" when both
+    eyes are open, or either one with `reopen_either` (the detector's rule for the end of a
+    closure)."""
     lo, hi = sorted(closure)
-    if hi <= open_at:
+    if (lo if reopen_either else hi) <= open_at:
         return "open"
     if lo >= close_at:
         return "closed"
@@ -103,7 +107,8 @@ class Challenge:
 
 def new_challenge(rng: random.Random, cfg: LivenessConfig) -> Challenge:
     """A random challenge from the config (cue times rounded to the millisecond)."""
-    closes = set(rng.sample(range(cfg.cues), min(cfg.closures, cfg.cues)))
+    n_close = rng.randint(cfg.closures, max(cfg.closures, cfg.closures_max))
+    closes = set(rng.sample(range(cfg.cues), min(n_close, cfg.cues)))
     kinds: tuple[Kind, ...] = tuple("close" if i in closes else "blink" for i in range(cfg.cues))
     t = cfg.lead_s + rng.uniform(0.0, cfg.first_jitter_s)
     cues = [t]

@@ -265,9 +265,10 @@ class Session:
         blink = self._blinks.update(obs.t, obs.eyes if seen else None)
         check = self._liveness_check
         eyes = None
-        if seen and obs.eyes is not None:
+        if seen and obs.eyes is not None:  # read against the person's open eyes, as blinks are
             p = self._blinks.params
-            eyes = eye_state((obs.eyes.left_closed, obs.eyes.right_closed), p.open_at, p.close_at)
+            eyes = eye_state(self._blinks.closure(obs.eyes), p.open_at, p.close_at,
+                             p.reopen_either)
         status = check.update(obs.t, blink, face=seen, eyes=eyes)
         if status == "passed":
             self._liveness_passed = True

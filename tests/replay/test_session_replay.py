@@ -45,8 +45,9 @@ def test_replay_demo_captures_through_every_stage_answering_each_cue():
     challenge = result["challenge"]
     asked, started = challenge["blink_at"], challenge["started"]
     live = Config().liveness
-    assert len(asked) == len(challenge["seen"]) == live.cues - live.closures
-    assert len(challenge["close_at"]) == len(challenge["closed"]) == live.closures
+    closes = len(challenge["close_at"])
+    assert live.closures <= closes == len(challenge["closed"]) <= live.closures_max
+    assert len(asked) == len(challenge["seen"]) == live.cues - closes
     asked, started = (sorted(asked + challenge["close_at"]),
                       sorted(started + challenge["closed_from"]))
     lo, hi = challenge["window"]
@@ -55,7 +56,7 @@ def test_replay_demo_captures_through_every_stage_answering_each_cue():
     liveness, occlusion = times[2], times[3]
     assert liveness < asked[0]
     assert occlusion == max(challenge["seen"] + challenge["closed"])  # the last answer
-    assert occlusion - liveness <= 8.5  # the challenge took about 8 s
+    assert occlusion - liveness <= 9.0  # about 8 s (median 8.0 s in models/liveness.md)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def demo_observations(vision):
 def test_the_demo_clip_fails_with_other_seeds(demo_observations):
     """The demo is a recording made for its own seed's cues. Another seed's cues fall
     elsewhere; it passes only when they happen to ask the same things in the same order at
-    nearly the same moments: 12 of seeds 0-999 (models/liveness.md: the replayed session)."""
+    nearly the same moments: 9 of seeds 0-999 (models/liveness.md: the replayed session)."""
     own = run_session(Config(), cached(demo_observations), rate=demo.FPS, seed=demo.SEED)
     assert own["outcome"] == "captured"
     outcomes: dict[str, int] = defaultdict(int)
@@ -99,9 +100,13 @@ def test_the_challenge_depends_only_on_the_seed_and_the_frames_before_liveness(
              for o in demo_observations]
     other = run_session(Config(), cached(still), rate=demo.FPS, seed=demo.SEED)
     assert other["outcome"] == "rejected" and other["reason"] == "liveness_missed"
-    n = len(other["challenge"]["blink_at"])
-    assert n >= 2 and other["challenge"]["blink_at"] == start["challenge"]["blink_at"][:n]
-    assert other["challenge"]["seen"] == []
+
+    def asked(result: dict) -> list[float]:
+        return sorted(result["challenge"]["blink_at"] + result["challenge"]["close_at"])
+
+    n = len(asked(other))
+    assert n >= 2 and asked(other) == asked(start)[:n]  # the same cues, where both asked
+    assert other["challenge"]["seen"] == other["challenge"]["closed"] == []
 
 
 def test_replay_without_a_face_says_so(vision, tmp_path):
