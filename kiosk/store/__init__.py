@@ -61,15 +61,21 @@ def existing_store(cfg: Config, emulator: bool) -> CaptureStore:
     """For maintenance commands (list, show, purge, reconcile): the store that is there, or
     StoreError. Never creates a folder, an index or a key pair: only the daemon's writer
     (open_store) makes a store, so a command run in the wrong folder cannot leave one."""
-    root = resolve_dir(cfg, emulator)
-    if not (root / INDEX_NAME).is_file():
-        raise StoreError(f"no capture store in {root}: nothing was ever captured there (wrong "
-                         "folder? set [store] dir, or pass the kiosk's --config)")
+    root = require_store(resolve_dir(cfg, emulator))
     if cfg.store.public_key:
         public = Path(cfg.store.public_key)
     else:
         public = root / DEV_KEYS / crypto.PUBLIC_NAME if emulator else SYSTEM_PUBLIC_KEY
     return CaptureStore(root, cfg.store, public)
+
+
+def require_store(root: Path) -> Path:
+    """`root` if a store was ever made there, else StoreError (a read command in the wrong
+    folder says so rather than reporting an empty store)."""
+    if not (root / INDEX_NAME).is_file():
+        raise StoreError(f"no capture store in {root}: nothing was ever captured there (wrong "
+                         "folder? set [store] dir, or pass the kiosk's --config)")
+    return root
 
 
 def attach_store(cfg: Config, emulator: bool) -> CaptureStore:

@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.errors import SyncError
+from kiosk.store import require_store
 from kiosk.sync import outbox
 from kiosk.sync.credentials import load_credentials
 from kiosk.sync.daemon import SyncRunner, Totals, build_uploader, exclusive, owned_store
@@ -118,7 +119,8 @@ def status(cfg: Config) -> dict[str, Any]:
     """The sync service's view: what waits in the store's folder, and its own state."""
     folder = outbox.sync_dir(cfg)
     state = outbox.read_state(folder)
-    waiting = outbox.waiting(outbox.store_dir(cfg) / "captures", folder, {}, 1_000_000)
+    root = require_store(outbox.store_dir(cfg))
+    waiting = outbox.waiting(root / "captures", folder, {}, 1_000_000)
     oldest = min((w.sidecar.stat().st_mtime for w in waiting if w.sidecar.exists()),
                  default=None)
     totals = state.get("totals", {})
