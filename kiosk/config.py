@@ -97,7 +97,7 @@ class LivenessConfig:
     first_jitter_s: float = _f(1.5, lo=0, hi=10, doc="the first cue comes up to this much later")
     gap_min_s: float = _f(0.8, lo=0.3, hi=10, doc="shortest time from one cue to the next")
     gap_jitter_s: float = _f(1.5, lo=0, hi=10, doc="the next cue comes up to this much later")
-    window_start_s: float = _f(0.05, lo=0, hi=2,
+    window_start_s: float = _f(0.0, lo=0, hi=2,
                                doc="an answer counts when it starts this long after its cue")
     window_end_s: float = _f(0.7, lo=0.05, hi=3, doc="... and no later than this")
     closures: int = _f(1, lo=0, hi=8, doc="at least this many of the cues say 'Close your eyes'")
