@@ -16,6 +16,7 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = sorted((ROOT / "systemd").glob("kiosk*.*"))
 INSTALLED_KIOSK = "/opt/kiosk/venv/bin/kiosk"
+INSTALLED_BACKEND = "/opt/kiosk-backend/venv/bin/kiosk-backend"
 MAX_EXPOSURE = 2.0  # `systemd-analyze security` scale 0 (locked down) .. 10 (unprotected)
 
 needs_analyze = pytest.mark.skipif(
@@ -50,7 +51,8 @@ def verify_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Copies of the units whose ExecStart points at an executable that exists here.
 
     `systemd-analyze verify` refuses a unit whose ExecStart binary is missing, and
-    /opt/kiosk/venv/bin/kiosk exists only on an installed Pi. Everything else in the
+    /opt/kiosk/venv/bin/kiosk exists only on an installed Pi (kiosk-backend only on a
+    server). Everything else in the
     files is verified exactly as shipped.
     """
     root = tmp_path_factory.mktemp("units")
@@ -58,7 +60,8 @@ def verify_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stand_in.write_text("#!/bin/sh\nexit 0\n")
     stand_in.chmod(0o755)
     for unit in UNITS:
-        (root / unit.name).write_text(unit.read_text().replace(INSTALLED_KIOSK, str(stand_in)))
+        text = unit.read_text().replace(INSTALLED_KIOSK, str(stand_in))
+        (root / unit.name).write_text(text.replace(INSTALLED_BACKEND, str(stand_in)))
     return root
 
 
@@ -154,3 +157,24 @@ def test_sync_reads_the_store_but_writes_only_its_own_folder() -> None:
     assert one(reconcile, "Service", "PrivateNetwork") == "yes"
     timer = parse_unit(ROOT / "systemd" / "kiosk-reconcile.timer")
     assert one(timer, "Install", "WantedBy") == "timers.target"
+
+
+def test_backend_unit_runs_fleet_then_ingest_with_the_network_and_its_own_credentials() -> None:
+    """The server side: a timer-started oneshot; an unhealthy kiosk (fleet exits 1) is a
+    report, not a failed run; S3 credentials through LoadCredential, never on the command
+    line; no devices."""
+    unit = parse_unit(ROOT / "systemd" / "kiosk-backend.service")
+    svc = unit["Service"]
+    assert one(unit, "Service", "Type") == "oneshot"
+    fleet, ingest = svc["ExecStart"]
+    assert fleet.startswith(f"-{INSTALLED_BACKEND} fleet --metrics /var/lib/kiosk-backend/")
+    assert ingest.startswith(f"{INSTALLED_BACKEND} ingest --metrics /var/lib/kiosk-backend/")
+    assert one(unit, "Service", "User") == "kiosk-backend"
+    assert one(unit, "Service", "StateDirectory") == "kiosk-backend"
+    assert one(unit, "Service", "LoadCredential").split(":")[0] == "s3"  # $CREDENTIALS_DIRECTORY/s3
+    env = dict(v.split("=", 1) for v in svc["Environment"])
+    assert env["KIOSK_BACKEND_CONFIG"] == "/etc/kiosk-backend/backend.toml"
+    assert one(unit, "Service", "PrivateDevices") == "yes"
+    assert {"AF_INET", "AF_INET6"} <= set(one(unit, "Service", "RestrictAddressFamilies").split())
+    timer = parse_unit(ROOT / "systemd" / "kiosk-backend.timer")
+    assert timer["Timer"]["OnUnitInactiveSec"] and timer["Install"]["WantedBy"] == ["timers.target"]
