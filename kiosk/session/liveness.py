@@ -45,26 +45,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kiosk.config import LivenessConfig
-from kiosk.vision.blink import Blink
+from kiosk.vision.blink import Blink, EyeState
 
 Status = Literal["pending", "passed", "failed"]
 Reason = Literal["missed", "off_cue"]
 Kind = Literal["blink", "close"]
-EyeState = Literal["open", "closed"] | None  # both eyes open / both closed / undecided
-
-
-def eye_state(closure: tuple[float, float], open_at: float, close_at: float,
-              reopen_either: bool = False) -> EyeState:
-    """Open, both closed, or undecided, from each eye's closure in [0, 1] and the blink
-    detector's thresholds (so a closure and a blink read the eyes alike): "open" when both
-    eyes are open, or either one with `reopen_either` (the detector's rule for the end of a
-    closure)."""
-    lo, hi = sorted(closure)
-    if (lo if reopen_either else hi) <= open_at:
-        return "open"
-    if lo >= close_at:
-        return "closed"
-    return None
 
 
 @dataclass(frozen=True)

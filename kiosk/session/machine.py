@@ -21,7 +21,7 @@ from kiosk.session.attack import AttackCheck
 from kiosk.session.attempts import AttemptLimiter
 from kiosk.session.continuity import Continuity
 from kiosk.session.covered import NONE, Cover, CoverWatch
-from kiosk.session.liveness import LivenessCheck, eye_state, new_challenge
+from kiosk.session.liveness import LivenessCheck, new_challenge
 from kiosk.session.occlusion import OcclusionCheck
 from kiosk.vision.blink import BlinkDetector
 
@@ -264,11 +264,8 @@ class Session:
         seen = obs.face is not None and not self._cover.heavy
         blink = self._blinks.update(obs.t, obs.eyes if seen else None)
         check = self._liveness_check
-        eyes = None
-        if seen and obs.eyes is not None:  # read against the person's open eyes, as blinks are
-            p = self._blinks.params
-            eyes = eye_state(self._blinks.closure(obs.eyes), p.open_at, p.close_at,
-                             p.reopen_either)
+        # read against the person's open eyes, as blinks are
+        eyes = self._blinks.state(obs.eyes) if seen and obs.eyes is not None else None
         status = check.update(obs.t, blink, face=seen, eyes=eyes)
         if status == "passed":
             self._liveness_passed = True

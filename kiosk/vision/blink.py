@@ -45,6 +45,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from typing import Literal
 
 from kiosk.domain import Eyes
 
@@ -55,6 +56,9 @@ class Blink:
 
     start: float
     end: float
+
+
+EyeState = Literal["open", "closed"] | None  # both eyes open / both closed / in between
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,18 @@ class BlinkDetector:
             c = [(v - r) / (1.0 - r) if r <= p.max_reference else 0.0
                  for v, r in zip(c, ref, strict=True)]
         return _unit(c[0]), _unit(c[1])
+
+    def state(self, eyes: Eyes) -> EyeState:
+        """Both eyes open, both closed, or in between, read as `update` reads them (so a
+        liveness closure and a blink see the eyes alike): "open" when both are open, or
+        either with `reopen_either` (the rule that ends a closure)."""
+        p = self.params
+        lo, hi = sorted(self.closure(eyes))
+        if (lo if p.reopen_either else hi) <= p.open_at:
+            return "open"
+        if lo >= p.close_at:
+            return "closed"
+        return None
 
     def update(self, t: float, eyes: Eyes | None) -> Blink | None:
         p = self.params
