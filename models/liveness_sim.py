@@ -822,9 +822,12 @@ def card(res: dict[str, Any]) -> str:
         "them and the blink detector's options were chosen on them, so their rows are "
         f"in-sample for the detector too); test (headline numbers) "
         f"{', '.join(res['test_people'])}: no model, detector option or challenge setting was "
-        "chosen on them. The blink card scored the detector on them three times; this "
-        "simulator's earlier runs (a different split of the same 20 people) scored some of "
-        "them too, and no setting here was chosen from those numbers.",
+        "chosen on them (the pick below reads tuning-people rows only). Not a first look: the "
+        "blink card scored the detector on them three times, and this simulator's earlier "
+        "runs (a different split of the same 20 people) reported four of them "
+        "(000003M, 000018M, 000019F, 000020F) while its pick rule was being revised, and "
+        "tuned on the other four (the counts picked then are the counts picked now on the "
+        "new tuning people).",
         "",
         "## The response window and where its numbers come from",
         "",

@@ -73,7 +73,7 @@ def demo_observations(vision):
 def test_the_demo_clip_fails_with_other_seeds(demo_observations):
     """The demo is a recording made for its own seed's cues. Another seed's cues fall
     elsewhere; it passes only when they happen to ask the same things in the same order at
-    nearly the same moments: 9 of seeds 0-999 (models/liveness.md: the replayed session)."""
+    nearly the same moments: 9 of seeds 1-1000 (models/liveness.md: the replayed session)."""
     own = run_session(Config(), cached(demo_observations), rate=demo.FPS, seed=demo.SEED)
     assert own["outcome"] == "captured"
     outcomes: dict[str, int] = defaultdict(int)
